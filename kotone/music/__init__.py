@@ -1,0 +1,1 @@
+"""Music engine: blend cards, plan the song, generate parts, humanize, measure."""
