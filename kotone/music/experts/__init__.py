@@ -1,0 +1,1 @@
+"""Neural MIDI experts (seed 004): canonical format, tokenizers, models, decoding."""
