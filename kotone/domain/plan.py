@@ -52,7 +52,7 @@ class Motif(_Model):
     motif_id: str
     interval_pattern: list[int] = Field(min_length=2, max_length=12)  # scale steps from note 1
     rhythm_pattern: list[float] = Field(min_length=2, max_length=12)  # durations in beats
-    register: Register = "mid"
+    register_band: Register = "mid"
     anchor_degree: int = Field(1, ge=1, le=7)
     emotional_role: str = "theme"
     allowed_transformations: list[Transformation] = Field(default_factory=list)
