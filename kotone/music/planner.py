@@ -39,7 +39,7 @@ TRACK_COLORS = {
     "drums": "#f07178",
     "pad": "#d2a6ff",
     "counter": "#95e6cb",
-    "texture": "#e6b673",
+    "texture": "#b8c4d6",
 }
 BEATS_PER_BAR = {"4/4": 4.0, "3/4": 3.0, "6/8": 3.0}
 SWING_GROOVES = {"swing": 0.3, "shuffle": 0.33, "jig": 0.0}

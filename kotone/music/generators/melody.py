@@ -85,46 +85,64 @@ class RuleMelody:
         lo, hi = ctx.register
         vel = int(60 + 40 * ctx.emotion.energy)
         locked = sorted(ctx.motif_notes, key=lambda n: n.start)
-        busy = [(n.start, n.end + 0.01) for n in locked]
         kind = "slow" if ctx.density < 0.45 else "mid" if ctx.density < 0.75 else "fast"
-        pool = FILL_RHYTHMS[kind]
-        bpb = ctx.beats_per_bar
-        phrase_beats = 2 * bpb
         out = list(locked)
         prev = locked[0].pitch if locked else nearest_pitch(ctx.chords[0].pcs[0], (lo + hi) // 2, lo, hi)
-        t_phrase = ctx.start_beat
-        while t_phrase < ctx.end_beat - 1e-6:
-            t_end = min(ctx.end_beat, t_phrase + phrase_beats)
-            if any(s < t_end and e > t_phrase for s, e in busy):
+        for seg_start, seg_end in free_segments(ctx, locked):
+            t_phrase = seg_start
+            while t_phrase < seg_end - 1.0:
+                t_end = min(seg_end, t_phrase + 2 * ctx.beats_per_bar)
+                notes, prev = fill_phrase(ctx, t_phrase, t_end, prev, FILL_RHYTHMS[kind], vel, rng)
+                out.extend(notes)
                 t_phrase = t_end
-                continue
-            rhythm = list(pool[int(rng.integers(0, len(pool)))])
-            rest_tail = 1.0 if ctx.density < 0.8 else 0.5
-            t = t_phrase
-            contour = 1 if rng.random() < 0.5 + 0.3 * ctx.emotion.valence else -1
-            idx = 0
-            while t < t_end - rest_tail - 1e-6:
-                d = rhythm[idx % len(rhythm)]
-                d = min(d, t_end - rest_tail - t)
-                if d < 0.25:
-                    break
-                chord = ctx.chord_at(t)
-                bib = (t - ctx.start_beat) % bpb
-                if _strong(bib, bpb) or d >= 1.5:
-                    p = nearest_pitch(int(rng.choice(chord.pcs[:3])), prev + contour * 2, lo, hi)
-                else:
-                    p = scale_step(prev, contour * int(rng.choice([1, 1, 2])), ctx.scale_pcs)
-                if p > hi or p < lo:
-                    contour = -contour
-                    p = nearest_pitch(chord.pcs[0], prev, lo, hi)
-                if rng.random() < 0.2:
-                    contour = -contour
-                out.append(Note(round(t, 4), round(d * 0.95, 4), int(p), vel - (0 if _strong(bib, bpb) else 8)))
-                prev = p
-                t += d
-                idx += 1
-            t_phrase = t_end
         return sorted(out, key=lambda n: (n.start, n.pitch))
+
+
+def free_segments(ctx: SectionContext, locked: list[Note]) -> list[tuple[float, float]]:
+    """Stretches of the section not covered by locked motif notes (bar-aligned starts)."""
+    segs, t = [], ctx.start_beat
+    bpb = ctx.beats_per_bar
+    for n in locked:
+        if n.start - t >= 1.0:
+            segs.append((t, n.start))
+        t = max(t, n.end + 0.05)
+    if ctx.end_beat - t >= 1.0:
+        # resume on the next beat so the fill lines up with the metre
+        segs.append((float(np.ceil(t - ctx.start_beat - 1e-6)) + ctx.start_beat, ctx.end_beat))
+    return [(a, b) for a, b in segs if b - a >= 1.0 and bpb > 0]
+
+
+def fill_phrase(ctx: SectionContext, t_start: float, t_end: float, prev: int, pool: tuple[list[float], ...],
+                vel: int, rng: np.random.Generator) -> tuple[list[Note], int]:
+    """One phrase: chord tones on strong beats, scale steps between, a breath at the end."""
+    lo, hi = ctx.register
+    bpb = ctx.beats_per_bar
+    rhythm = list(pool[int(rng.integers(0, len(pool)))])
+    rest_tail = 1.0 if ctx.density < 0.8 else 0.5
+    contour = 1 if rng.random() < 0.5 + 0.3 * ctx.emotion.valence else -1
+    out: list[Note] = []
+    t, idx = t_start, 0
+    while t < t_end - rest_tail - 1e-6:
+        d = min(rhythm[idx % len(rhythm)], t_end - rest_tail - t)
+        if d < 0.25:
+            break
+        chord = ctx.chord_at(t)
+        bib = (t - ctx.start_beat) % bpb
+        strong = _strong(bib, bpb)
+        if strong or d >= 1.5:
+            p = nearest_pitch(int(rng.choice(chord.pcs[:3])), prev + contour * 2, lo, hi)
+        else:
+            p = scale_step(prev, contour * int(rng.choice([1, 1, 2])), ctx.scale_pcs)
+        if p > hi or p < lo:
+            contour = -contour
+            p = nearest_pitch(chord.pcs[0], prev, lo, hi)
+        if rng.random() < 0.2:
+            contour = -contour
+        out.append(Note(round(t, 4), round(d * 0.95, 4), int(p), vel - (0 if strong else 8)))
+        prev = p
+        t += d
+        idx += 1
+    return out, prev
 
 
 class RuleCounter:

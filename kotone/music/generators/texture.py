@@ -37,7 +37,7 @@ class RuleTexture:
                 p = n.pitch + 12 if n.pitch + 12 <= 96 else n.pitch
                 out.append(Note(n.start, min(n.dur, 1.0), p, 55))
             return out
-        rate = {"rain": 0.9, "birdsong": 0.35, "vinyl_crackle": 0.3}.get(e, 0.3)
+        rate = {"rain": 0.4, "birdsong": 0.3, "vinyl_crackle": 0.25}.get(e, 0.3)
         lo, hi = {"rain": (79, 96), "birdsong": (84, 96)}.get(e, (67, 84))
         t = ctx.start_beat
         while t < ctx.end_beat - 1:
