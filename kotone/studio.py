@@ -77,3 +77,23 @@ def song_record(song: Song, commission: Commission | None, request_text: str | N
         "client": {"name": person.name, "portrait": person.portrait} if person else None,
         "parent": parent,
     }
+
+
+def interpret_request(text: str, backend: str | None = None):
+    """Request text -> Interpretation, through the registered backends (default backend)."""
+    import kotone.interpret.backends  # noqa: F401  (registers the shipped backends)
+    from kotone.interpret.base import check_text, get_interpreter
+
+    return get_interpreter(backend).interpret(check_text(text))
+
+
+def custom_commission(text: str) -> Commission:
+    """A commission for the player's own request, its hidden target labelled by the interpreter."""
+    import hashlib
+
+    from kotone.domain.commissions import Commission as _Commission
+
+    result = interpret_request(text)
+    digest = hashlib.sha256(result.params.model_dump_json().encode() + text.encode()).hexdigest()[:10]
+    return _Commission(id=f"custom-{digest}", townsperson="you", text=" ".join(text.split()),
+                       target=result.params, reward=100, difficulty=3)
