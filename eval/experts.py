@@ -148,8 +148,8 @@ def section_metrics(notes: list[Note], ctx: SectionContext, role: str, real: lis
         return m
     units = mm.melodic_units(notes)
     m.update(
-        chord_tone_ratio=mm.chord_tone_ratio(notes, ctx.chords, bpb, origin, strong_only=True),
-        chord_tone_ratio_all=mm.chord_tone_ratio(notes, ctx.chords, bpb, origin, strong_only=False),
+        chord_tone_ratio=_ratio_or_nan(notes, ctx, strong_only=True),
+        chord_tone_ratio_all=_ratio_or_nan(notes, ctx, strong_only=False),
         in_scale_ratio=mm.in_scale_ratio(notes, ctx.scale_pcs),
         pitch_class_entropy=mm.pitch_class_entropy(notes),
         key_consistency=mm.key_consistency(notes, ctx.tonic_pc, mode),
@@ -161,8 +161,16 @@ def section_metrics(notes: list[Note], ctx: SectionContext, role: str, real: lis
 
 
 def mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Mean per metric over sections; NaN entries (metric undefined there) are skipped."""
     keys = rows[0].keys() if rows else []
-    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
+
+
+def _ratio_or_nan(notes: list[Note], ctx: SectionContext, strong_only: bool) -> float:
+    counted = [n for n in notes if not strong_only or mm.is_strong_beat(n.start, ctx.beats_per_bar, ctx.start_beat)]
+    if not counted:
+        return float("nan")  # no note on a strong beat: the ratio is undefined, not 0
+    return mm.chord_tone_ratio(counted, ctx.chords, ctx.beats_per_bar, ctx.start_beat, strong_only=False)
 
 
 class TimedRunner:
@@ -306,9 +314,9 @@ def report(args: argparse.Namespace) -> dict:
     from training.build_corpus import load_works
 
     works = load_works(Path(args.corpus))
-    test = [w for w in works if w.metadata.get("split") == "test"]
+    test = [w for w in works if w.metadata.get("split") == args.split]
     train = [w for w in works if w.metadata.get("split") == "train"]
-    card: dict = {"corpus": str(args.corpus), "test_works": len(test), "train_works": len(train), "roles": {}}
+    card: dict = {"corpus": str(args.corpus), "split": args.split, "test_works": len(test), "train_works": len(train), "roles": {}}
     selected: dict[str, str] = {}
     total_bytes = 0
     for role in args.roles:
@@ -403,6 +411,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--contexts", type=int, default=60)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--compose-runs", type=int, default=10)
+    ap.add_argument("--split", default="test", help="test (the card) or valid (for tuning decoding)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     import torch

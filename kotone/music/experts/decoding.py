@@ -54,6 +54,12 @@ class DecodeSpec:
     chord_mask_strong: bool = False  # hard: strong-beat pitches must be chord tones
     chord_mask_all: bool = False  # hard: every pitch must be a chord tone
     min_onsets_per_bar: int = 1
+    chord_bias_weak: float = 0.0  # logit bonus for chord tones on the other onsets (soft)
+    # Phrase form: bar -> earlier bar whose onset rhythm it restates (pitches stay free),
+    # with a soft bias toward the same melodic contour and durations.
+    rhythm_source: dict[int, int] = field(default_factory=dict)
+    contour_bias: float = 0.0
+    duration_bias: float = 0.0
     temperature: float = 1.0
     top_p: float = 0.95
 
@@ -111,24 +117,35 @@ class ConstrainedDecoder:
         self._dur_ids = np.array([vocab.duration_ids[d] for d in self._dur_vals], dtype=int)
         self._pitch_vals = np.array(sorted(vocab.pitch_ids))
         self._pitch_ids = np.array([vocab.pitch_ids[p] for p in self._pitch_vals])
+        self._pitch_pos = {int(p): i for i, p in enumerate(self._pitch_vals)}
+        self._cache: dict = {}
         self._n = n
 
     # --- masks -------------------------------------------------------------------
     def _legal_pitches(self, spec: DecodeSpec, step: int, used: set[int]) -> tuple[np.ndarray, np.ndarray | None]:
         """(hard-legal pitch flags, chord-tone flags for the soft bias or None)."""
-        vals = self._pitch_vals
-        ok = (vals >= spec.register[0]) & (vals <= spec.register[1]) & ~np.isin(vals, list(used))
+        cache = self._cache
+        if cache.get("spec") is not spec:  # masks depend only on the spec: build them once
+            vals = self._pitch_vals
+            base = (vals >= spec.register[0]) & (vals <= spec.register[1])
+            base &= np.isin(vals, KIT) if self.drums else np.isin(vals % 12, list(spec.scale_pcs))
+            cache.clear()
+            cache.update(spec=spec, base=base, tones={})
+        ok = cache["base"].copy()
+        for p in used:
+            ok[self._pitch_pos[p]] = False
         if self.drums:
-            return ok & np.isin(vals, KIT), None
-        ok &= np.isin(vals % 12, list(spec.scale_pcs))
+            return ok, None
         ch = spec.chord_at(step)
         if ch is None:
             return ok, None
-        tones = np.isin(vals % 12, list(ch.pcs))
-        hard = spec.chord_mask_all or (spec.chord_mask_strong and spec.is_strong(step % spec.steps_per_bar))
-        if hard and (ok & tones).any():
+        tones = cache["tones"].get(ch.pcs)
+        if tones is None:
+            tones = cache["tones"][ch.pcs] = np.isin(self._pitch_vals % 12, list(ch.pcs))
+        strong = spec.is_strong(step % spec.steps_per_bar)
+        if (spec.chord_mask_all or (spec.chord_mask_strong and strong)) and (ok & tones).any():
             return ok & tones, None
-        if spec.chord_bias and spec.is_strong(step % spec.steps_per_bar):
+        if (spec.chord_bias and strong) or spec.chord_bias_weak:
             return ok, tones
         return ok, None
 
@@ -139,8 +156,16 @@ class ConstrainedDecoder:
         out = np.full(self._n, NEG)
         out[self._pitch_ids[ok]] = 0.0
         if tones is not None:
-            out[self._pitch_ids[ok & tones]] = spec.chord_bias
+            strong = spec.is_strong(step % spec.steps_per_bar)
+            out[self._pitch_ids[ok & tones]] = spec.chord_bias if strong else spec.chord_bias_weak
         return logits + out
+
+    def _contour_bonus(self, direction: int, prev_pitch: int, bonus: float) -> np.ndarray:
+        """Logit bonus for pitches that move from ``prev_pitch`` in ``direction`` (-1, 0, 1)."""
+        out = np.zeros(self._n)
+        good = np.sign(self._pitch_vals - prev_pitch) == direction
+        out[self._pitch_ids[good]] = bonus
+        return out
 
     def _duration_mask(self, limit_steps: int, logits: np.ndarray) -> np.ndarray:
         out = np.full(self._n, NEG)
@@ -165,6 +190,9 @@ class ConstrainedDecoder:
         busy_until = 0  # monophonic roles: no onset before this step (locked note spans)
         last_chord: tuple[int, str] | None = None
         total = spec.total_steps
+        # Per bar: onsets as (position, first pitch, duration) for phrase-form restatement.
+        bar_onsets: dict[int, list[tuple[int, int, int]]] = {}
+        prev_pitch: int | None = None
 
         def feed(tok: int) -> np.ndarray:
             return step_fn(tok)
@@ -184,8 +212,13 @@ class ConstrainedDecoder:
                 hi_pos = locked[li].step - bar_start + 1  # up to and including the locked onset
                 lo_pos = min(lo_pos, hi_pos - 1)
             allowed = (self._pos_vals >= lo_pos) & (self._pos_vals < hi_pos)
+            src = spec.rhythm_source.get(bar)
+            template = bar_onsets.get(src, []) if src is not None and not lock_here else []
+            if template:  # restate the source bar's rhythm: only its next onset is legal
+                nxt = [p for p, _, _ in template if lo_pos <= p < hi_pos]
+                allowed = self._pos_vals == (nxt[0] if nxt else -1)
             mask[self._pos_ids[allowed]] = 0.0
-            need_onset = onsets_in_bar < spec.min_onsets_per_bar and allowed.any()
+            need_onset = (onsets_in_bar < spec.min_onsets_per_bar or bool(template)) and allowed.any()
             if not lock_here and not need_onset:
                 if bar + 1 < spec.bars:
                     mask[v.bar] = 0.0
@@ -224,6 +257,8 @@ class ConstrainedDecoder:
                         logits = feed(v.nearest_duration(ln.dur_steps))
                     events.append(Event(step, ln.dur_steps, ln.pitch, locked=True))
                     busy_until = max(busy_until, step + ln.dur_steps)
+                    bar_onsets.setdefault(bar, []).append((pos, ln.pitch, ln.dur_steps))
+                    prev_pitch = ln.pitch
                     li += 1
                 continue
             # ---- generated notes at this onset ----
@@ -231,17 +266,35 @@ class ConstrainedDecoder:
             if li < len(locked):
                 limit = min(limit, locked[li].step - step)
             used: set[int] = set()
-            tok = sample_top_p(self._pitch_mask(spec, step, used, logits), spec.temperature, spec.top_p, rng)
+            # Phrase form: the k-th onset of a restated bar leans toward the source contour.
+            k = len(bar_onsets.get(bar, []))
+            ref = template[k] if template and k < len(template) else None
+            pmask = self._pitch_mask(spec, step, used, logits)
+            if ref is not None and spec.contour_bias and prev_pitch is not None and not self.drums:
+                src_prev = template[k - 1][1] if k > 0 else None
+                if src_prev is not None:
+                    pmask = pmask + self._contour_bonus(int(np.sign(ref[1] - src_prev)), prev_pitch, spec.contour_bias)
+            if ref is not None and self.drums and spec.contour_bias and ref[1] in self._pitch_pos:
+                pmask[v.pitch_ids[ref[1]]] += spec.contour_bias  # same kit piece on the restated onset
+            tok = sample_top_p(pmask, spec.temperature, spec.top_p, rng)
+            first = True
             while True:
                 pitch = v.id_pitch[tok]
                 used.add(pitch)
                 logits = feed(tok)
                 dur = 1
                 if not self.drums:
-                    dtok = sample_top_p(self._duration_mask(limit, logits), spec.temperature, spec.top_p, rng)
+                    dmask = self._duration_mask(limit, logits)
+                    if ref is not None and first and spec.duration_bias:
+                        dmask[v.nearest_duration(ref[2])] += spec.duration_bias
+                    dtok = sample_top_p(dmask, spec.temperature, spec.top_p, rng)
                     dur = min(v.id_duration[dtok], limit)
                     logits = feed(dtok)
                 events.append(Event(step, max(1, dur), pitch))
+                if first:
+                    bar_onsets.setdefault(bar, []).append((pos, pitch, max(1, dur)))
+                    prev_pitch = pitch
+                    first = False
                 if len(used) >= spec.max_poly or not self._any_pitch_left(spec, used, step):
                     break
                 # Another pitch at this onset, or move on: the model decides.

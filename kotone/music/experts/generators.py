@@ -24,19 +24,35 @@ DEFAULT_DIR = Path(__file__).resolve().parents[3] / "space_assets" / "experts"
 
 @dataclass(frozen=True)
 class RoleDecoding:
+    """Decoding constraints per role (see ``DecodeSpec``). ``form_lag``: each bar from
+    ``form_lag`` on restates the rhythm of the bar ``form_lag`` earlier (the last bar stays
+    free for a cadence or fill); 0 turns the phrase form off."""
+
     max_poly: int
     chord_bias: float = 0.0
+    chord_bias_weak: float = 0.0
     chord_mask_strong: bool = False
     chord_mask_all: bool = False
     min_onsets_per_bar: int = 1
+    form_lag: int = 2
+    form_free_last: bool = True
+    contour_bias: float = 1.5
+    duration_bias: float = 1.0
 
 
 ROLE_DECODING = {
-    "melody": RoleDecoding(max_poly=1, chord_bias=1.5),
-    "bass": RoleDecoding(max_poly=1, chord_bias=1.0, chord_mask_strong=True),
+    "melody": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7),
+    "bass": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, form_lag=1, contour_bias=5.0),
     "harmony": RoleDecoding(max_poly=3, chord_mask_all=True),
-    "drums": RoleDecoding(max_poly=3),
+    "drums": RoleDecoding(max_poly=3, form_lag=1, contour_bias=2.0),
 }
+
+
+def phrase_form(bars: int, lag: int, free_last: bool = True) -> dict[int, int]:
+    """bar -> source bar for rhythm restatement; the final bar may be left free."""
+    if lag <= 0 or bars < lag + 2:
+        return {}
+    return {b: b - lag for b in range(lag, bars - 1 if free_last else bars)}
 
 _STYLE_WORDS = {
     "chorale": ("chorale", "hymn", "baroque", "classical", "church", "choir", "orchestral", "cinematic"),
@@ -107,6 +123,10 @@ def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpe
         chord_mask_strong=rd.chord_mask_strong,
         chord_mask_all=rd.chord_mask_all,
         min_onsets_per_bar=rd.min_onsets_per_bar,
+        chord_bias_weak=rd.chord_bias_weak,
+        rhythm_source=phrase_form(ctx.bars, rd.form_lag, rd.form_free_last),
+        contour_bias=rd.contour_bias,
+        duration_bias=rd.duration_bias,
         temperature=temperature,
         top_p=top_p,
     )
