@@ -305,6 +305,84 @@ def compose_p95(selected: dict[str, str], runs: int = 10) -> dict[str, float]:
     return {"runs": runs, "p50_s": float(np.percentile(times, 50)), "p95_s": float(np.percentile(times, 95))}
 
 
+# ---------------------------------------------------------------------------- model cards
+DATA = {
+    "melody": "Melodies of the music21 corpus (offline, public domain): Essen folksongs, O'Neill's 1850 and "
+              "Ryan's Mammoth fiddle tunes, Bach chorale sopranos. Chords were not annotated in the sources: "
+              "they are estimated per half bar (even meters) or bar by triad template matching with a "
+              "confidence, from the melody alone for monophonic tunes.",
+    "bass": "Bass voices of the Bach chorales in the music21 corpus; chords estimated from all four voices "
+            "(bass note weighted) by triad template matching with a confidence.",
+    "harmony": "Alto and tenor voices of the Bach chorales in the music21 corpus (two-voice inner texture), "
+               "conditioned on chords estimated from all four voices.",
+    "drums": "NO real drum corpus is available offline. This expert learned from drum tracks DERIVED from "
+             "real music by a fixed rule (training/build_corpus.py: derive_drums): kick on every downbeat "
+             "and on bass (or melody) onsets at mid-bar, snare on melody onsets on the back beats, closed "
+             "hat on melody onsets on the 8th grid, for chorales, folksongs and fiddle tunes. It has "
+             "learned real onset rhythms mapped to a three-piece kit, not how drummers play.",
+}
+LIMITS = {
+    "melody": "Style is limited to European folk, fiddle and chorale idioms; other style cards map to the "
+              "'any' style token. Tempo and dynamics were not in the data (velocity is set from energy).",
+    "bass": "Learned chorale bass motion (mostly quarter notes); pop/funk bass figures are not in the data.",
+    "harmony": "Two-voice chorale texture only; no strumming or comping patterns (those stay with the rules).",
+    "drums": "Only kick/snare/closed hat appear in the data; fills, toms, cymbals are absent.",
+}
+
+
+def write_model_cards(card: dict, assets: Path) -> None:
+    for role, e in card["roles"].items():
+        folder = assets / role / "gru"
+        tm = json.loads((folder / "train_metrics.json").read_text()) if (folder / "train_metrics.json").exists() else {}
+        cfg = json.loads((folder / "config.json").read_text())
+        rows = "\n".join(
+            f"| {k} | {e['expert'][k]:.3f} | {e['rules'][k]:.3f} | {e['real_test_music'].get(k, float('nan')):.3f} |"
+            for k in e["expert"]
+        )
+        mem = ""
+        if "memorization" in e:
+            m = e["memorization"]
+            mem = (f"\n## Memorization\n\nLongest n-gram shared with the training melodies (unit: {m['unit']}): "
+                   f"generated max {m['generated']['longest_shared_max']}, median {m['generated']['longest_shared_median']}; "
+                   f"threshold {m['threshold_longest_shared']} = {m['threshold_rule']} "
+                   f"(real held-out max {m['real_test']['longest_shared_max']}). 4-shingle Jaccard max "
+                   f"{m['generated']['shingle4_max']:.3f} (real held-out {m['real_test']['shingle4_max']:.3f}). "
+                   f"Result: {'pass' if m['pass'] else 'FAIL'}.\n")
+        text = f"""# {role} expert (GRU, ONNX)
+
+Selected as the app default: **{'yes' if e['selected'] else 'no (rules stay default)'}** (see selection.json).
+
+## Data
+{DATA[role]}
+Split by work (hash of the work id): 80% train, 10% valid, 10% test; training windows of 8 bars,
+hop 4, transposed by random semitone shifts (augmentation). {tm.get('train_sequences', '?')} training sequences.
+
+## Model
+GRU, {cfg['layers']} layers, hidden {cfg['hidden']}, embedding {cfg['emb']}, vocabulary {cfg['vocab_size']}
+(miditok REMI base tokens + Key/Style/Density/Chord conditioning tokens); {tm.get('params', '?')} parameters;
+{e['model_bytes'] / 1e3:.0f} kB ONNX. Trained {tm.get('steps', '?')} steps ({tm.get('minutes', '?')} min, CPU);
+best validation perplexity {tm.get('best_valid_ppl', float('nan')):.2f}. Config: config.json, run: train_config.json.
+
+## Decoding
+Constrained: scale and register masks, chord masks ({role} settings in
+kotone/music/experts/generators.py: ROLE_DECODING), bar/position grammar, phrase form (bars restate the rhythm
+of an earlier bar with a soft contour bias; the model chooses every pitch and duration), locked motif notes
+forced in place; temperature/top-p from the section's emotion vector; deterministic given the seed.
+
+## Report card ({e['contexts']} {card.get('split', 'test')} contexts x {e['seeds']} seeds; `python -m eval.experts`)
+Test perplexity {e['perplexity_test']:.2f}; latency per token p95 {e['latency_ms_per_token_p95']:.3f} ms
+(p50 {e['latency_ms_per_token_p50']:.3f}); section p95 {e['section_ms_p95']['expert']:.0f} ms.
+
+| metric | expert | rules | real test music |
+|---|---|---|---|
+{rows}
+{mem}
+## Limits
+{LIMITS[role]}
+"""
+        (folder / "MODEL_CARD.md").write_text(text)
+
+
 # ---------------------------------------------------------------------------- main
 def fmt(x: float) -> str:
     return f"{x:8.3f}" if isinstance(x, float) else f"{x!s:>8}"
@@ -405,7 +483,7 @@ def print_role(role: str, e: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default="artifacts/corpus/works.jsonl")
+    ap.add_argument("--corpus", default="artifacts/corpus/all.jsonl")
     ap.add_argument("--assets", default=str(DEFAULT_DIR))
     ap.add_argument("--roles", nargs="+", default=list(ROLES))
     ap.add_argument("--contexts", type=int, default=60)
@@ -432,6 +510,7 @@ def main(argv: list[str] | None = None) -> None:
             "compose": card.get("compose"),
         }
         (out / "selection.json").write_text(json.dumps(sel, indent=2))
+        write_model_cards(card, out)
         print(f"wrote {out / 'selection.json'} and {out / 'report.json'}")
 
 

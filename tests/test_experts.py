@@ -222,3 +222,17 @@ def test_style_mapping_and_missing_weights(tmp_path) -> None:  # noqa: ANN001
 
 def test_chord_label_end() -> None:
     assert ChordLabel(2.0, 2.0, 0, "maj", 0.5).end == 4.0
+
+
+def test_phrase_form_restates_rhythm() -> None:
+    from kotone.music.experts.generators import phrase_form
+
+    assert phrase_form(8, 2) == {2: 0, 3: 1, 4: 2, 5: 3, 6: 4}
+    assert phrase_form(8, 1, free_last=False) == {b: b - 1 for b in range(1, 8)}
+    assert phrase_form(2, 2) == {}
+    gen = debug_expert("bass", seed=2)  # bass restates the previous bar (lag 1), last bar free
+    ctx = make_ctx("bass")
+    notes = gen.generate(ctx, np.random.default_rng(3))
+    onsets = [sorted({round((n.start - ctx.start_beat) % 4, 3) for n in notes if int((n.start - ctx.start_beat) // 4) == b})
+              for b in range(8)]
+    assert all(onsets[b] == onsets[0] for b in range(1, 7))

@@ -43,7 +43,7 @@ class RoleDecoding:
 ROLE_DECODING = {
     "melody": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7),
     "bass": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, form_lag=1, contour_bias=5.0),
-    "harmony": RoleDecoding(max_poly=3, chord_mask_all=True),
+    "harmony": RoleDecoding(max_poly=3, chord_mask_all=True, form_lag=1),
     "drums": RoleDecoding(max_poly=3, form_lag=1, contour_bias=2.0),
 }
 
