@@ -16,6 +16,7 @@ numbers are written to ``space_assets/experts/selection.json`` and ``report.json
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import time
@@ -29,7 +30,13 @@ from kotone.music.experts.canonical import CanonicalScore
 from kotone.music.experts.generators import DEFAULT_DIR, ExpertGenerator, load_expert
 from kotone.music.experts.theory import QUALITIES, scale_of_key
 from kotone.music.experts.tokenizer import STEPS_PER_BEAT, density_bin, encode_window
-from kotone.music.types import ChordSpan, EmotionVector, Note, PartGenerator, SectionContext
+from kotone.music.types import (
+    ChordSpan,
+    EmotionVector,
+    Note,
+    PartGenerator,
+    SectionContext,
+)
 
 ROLES = ("drums", "bass", "harmony", "melody")
 REGISTERS = {"melody": (60, 84), "bass": (36, 55), "harmony": (48, 72), "drums": (35, 81)}
@@ -200,9 +207,8 @@ def run_generator(gen: PartGenerator, contexts: list[tuple[SectionContext, list[
     rows, times, outs = [], [], []
     for i, (ctx, real) in enumerate(contexts):
         for s in range(seeds):
-            g = gen if not callable(gen) or isinstance(gen, ExpertGenerator) else gen
             t0 = time.perf_counter()
-            notes = g.generate(ctx, np.random.default_rng(1000 * i + s))
+            notes = gen.generate(ctx, np.random.default_rng(1000 * i + s))
             times.append(time.perf_counter() - t0)
             rows.append(section_metrics(notes, ctx, role, real))
             outs.append(notes)
@@ -224,7 +230,7 @@ def perplexity(expert: ExpertGenerator, works: list[CanonicalScore], max_seqs: i
             continue
         seqs += 1
         step = expert.runner.start()
-        for a, b in zip(ids[:-1], ids[1:], strict=True):
+        for a, b in itertools.pairwise(ids):
             logits = step(a)
             if forced[b]:
                 continue

@@ -7,6 +7,7 @@ value named in each docstring instead of raising.
 
 from __future__ import annotations
 
+import itertools
 import math
 import zlib
 from collections import Counter
@@ -36,7 +37,7 @@ def is_strong_beat(beat: float, beats_per_bar: float, origin: float = 0.0) -> bo
     if abs(pos) < _EPS or abs(pos - beats_per_bar) < _EPS:
         return True
     half = beats_per_bar / 2
-    return int(round(beats_per_bar)) % 2 == 0 and abs(pos - half) < _EPS
+    return round(beats_per_bar) % 2 == 0 and abs(pos - half) < _EPS
 
 
 def chord_tone_ratio(
@@ -117,10 +118,10 @@ def onset_grid(
     notes: Sequence[Note], bars: int, beats_per_bar: float, origin: float = 0.0, steps_per_beat: int = 4
 ) -> np.ndarray:
     """Boolean (bars, steps) matrix of onsets quantized to ``steps_per_beat`` per beat."""
-    steps = max(1, int(round(beats_per_bar * steps_per_beat)))
+    steps = max(1, round(beats_per_bar * steps_per_beat))
     grid = np.zeros((bars, steps), dtype=bool)
     for n in notes:
-        idx = int(round((n.start - origin) * steps_per_beat))
+        idx = round((n.start - origin) * steps_per_beat)
         bar, step = divmod(idx, steps)
         if 0 <= bar < bars:
             grid[bar, step] = True
@@ -157,7 +158,7 @@ def melodic_units(notes: Sequence[Note], steps_per_beat: int = 4) -> list[tuple[
         if i == 0:
             units.append((0, 0))
         else:
-            ioi = int(round((n.start - seq[i - 1].start) * steps_per_beat))
+            ioi = round((n.start - seq[i - 1].start) * steps_per_beat)
             units.append((n.pitch - seq[i - 1].pitch, ioi))
     return units
 
@@ -178,8 +179,8 @@ def _bar_profile(
     lo = origin + bar * beats_per_bar
     hi = lo + beats_per_bar
     inside = sorted((n for n in notes if lo - _EPS <= n.start < hi - _EPS), key=lambda n: (n.start, -n.pitch))
-    onsets = frozenset(int(round((n.start - lo) * steps_per_beat)) for n in inside)
-    contour = tuple(int(np.sign(b.pitch - a.pitch)) for a, b in zip(inside, inside[1:], strict=False))
+    onsets = frozenset(round((n.start - lo) * steps_per_beat) for n in inside)
+    contour = tuple(int(np.sign(b.pitch - a.pitch)) for a, b in itertools.pairwise(inside))
     return onsets, contour
 
 

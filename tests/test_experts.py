@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import itertools
+from functools import cache
 
 import numpy as np
 import pytest
 import torch
 
-from kotone.music.experts.canonical import CanonicalScore, ChordLabel, KeyLabel, Track, annotate_chords
+from kotone.music.experts.canonical import (
+    CanonicalScore,
+    ChordLabel,
+    KeyLabel,
+    Track,
+    annotate_chords,
+)
 from kotone.music.experts.generators import ExpertGenerator, load_experts, style_token
 from kotone.music.experts.models import ExpertConfig, GRUExpert, build_model, preset
 from kotone.music.experts.runtime import OnnxGRURunner, TorchRunner, export_gru_onnx
-from kotone.music.experts.theory import chord_quality, estimate_chord, estimate_key, mode_of_scale
+from kotone.music.experts.theory import (
+    chord_quality,
+    estimate_chord,
+    estimate_key,
+    mode_of_scale,
+)
 from kotone.music.experts.tokenizer import Vocab, build_vocab, encode_window
 from kotone.music.types import ChordSpan, EmotionVector, Note, SectionContext
 
@@ -20,7 +32,7 @@ ROLES = ("drums", "bass", "harmony", "melody")
 REGISTERS = {"melody": (60, 84), "bass": (36, 55), "harmony": (48, 72), "drums": (35, 81)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def vocab(role: str) -> Vocab:
     return Vocab.build(role)
 
@@ -97,7 +109,7 @@ def test_vocab_small_and_built_on_miditok(role: str) -> None:
     assert ("Chord_0_maj" in v.index) == (role != "drums")
 
 
-def test_vocab_save_load(tmp_path) -> None:  # noqa: ANN001
+def test_vocab_save_load(tmp_path) -> None:
     v = vocab("melody")
     v.save(tmp_path / "v.json")
     assert Vocab.load(tmp_path / "v.json").tokens == v.tokens == build_vocab("melody")
@@ -131,7 +143,7 @@ def test_debug_models_shapes_and_incremental_state(arch: str) -> None:
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
 
 
-def test_config_roundtrip(tmp_path) -> None:  # noqa: ANN001
+def test_config_roundtrip(tmp_path) -> None:
     cfg = preset("bass", 200)
     cfg.save(tmp_path / "c.json")
     assert ExpertConfig.load(tmp_path / "c.json") == cfg
@@ -139,7 +151,7 @@ def test_config_roundtrip(tmp_path) -> None:  # noqa: ANN001
         ExpertConfig("bass", 10, arch="lstm")
 
 
-def test_onnx_matches_torch(tmp_path) -> None:  # noqa: ANN001
+def test_onnx_matches_torch(tmp_path) -> None:
     torch.manual_seed(1)
     model = GRUExpert(ExpertConfig("melody", 40, emb=8, hidden=16, layers=2, dropout=0.0)).eval()
     export_gru_onnx(model, tmp_path / "m.onnx")
@@ -169,7 +181,7 @@ def check_notes(notes: list[Note], ctx: SectionContext, role: str) -> None:
         else:
             assert n.pitch in (36, 38, 42, 46, 49, 51)
     if role in ("melody", "bass"):
-        for a, b in zip(notes, notes[1:], strict=False):
+        for a, b in itertools.pairwise(notes):
             assert a.end <= b.start + 1e-9, (a, b)
 
 
@@ -215,7 +227,7 @@ def test_transformer_expert_decodes() -> None:
     check_notes(gen.generate(ctx, np.random.default_rng(0)), ctx, "melody")
 
 
-def test_style_mapping_and_missing_weights(tmp_path) -> None:  # noqa: ANN001
+def test_style_mapping_and_missing_weights(tmp_path) -> None:
     assert style_token("Celtic reel") == "fiddle" and style_token("city pop") == "any"
     assert load_experts(tmp_path) == {}
 

@@ -11,7 +11,7 @@ from kotone.music.experts.generators import load_expert
 from training.train_experts import TrainConfig, parse_args, ship, train
 
 
-def test_smoke_training_run_produces_a_loadable_expert(tmp_path) -> None:  # noqa: ANN001
+def test_smoke_training_run_produces_a_loadable_expert(tmp_path) -> None:
     cfg, do_ship = parse_args(["--role", "bass", "--smoke", "--corpus", str(tmp_path / "none.jsonl"),
                                "--out-dir", str(tmp_path / "runs")])
     assert cfg.size == "debug" and cfg.max_steps == 20 and not do_ship

@@ -22,7 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-from kotone.music.experts.canonical import CanonicalScore, Track, annotate_chords, annotate_key
+from kotone.music.experts.canonical import (
+    CanonicalScore,
+    Track,
+    annotate_chords,
+    annotate_key,
+)
 from kotone.music.types import Note
 
 GRID = 0.25  # beats (a 16th note)
@@ -106,7 +111,7 @@ def derive_drums(melody: list[Note], bass: list[Note] | None, beats_per_bar: flo
         notes.add((b * beats_per_bar, KICK))
     for n in low:
         pos = n.start % beats_per_bar
-        if int(round(beats_per_bar)) % 2 == 0 and abs(pos - half) < 1e-6:
+        if round(beats_per_bar) % 2 == 0 and abs(pos - half) < 1e-6:
             notes.add((n.start, KICK))
     for n in melody:
         pos = n.start % beats_per_bar
@@ -167,7 +172,7 @@ def convert(score: object, work_id: str, source: str, style: str) -> CanonicalSc
     )
 
 
-def iter_works(max_chorales: int, max_folk: int, max_fiddle: int):  # noqa: ANN201
+def iter_works(max_chorales: int, max_folk: int, max_fiddle: int):
     """Yield (work_id, source, style, score) from the music21 corpus, bounded per style."""
     from music21 import corpus
 

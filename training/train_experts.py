@@ -26,7 +26,13 @@ import torch
 from torch import nn
 
 from kotone.music.experts.canonical import CanonicalScore
-from kotone.music.experts.models import ExpertConfig, build_model, count_params, init_scale, preset
+from kotone.music.experts.models import (
+    ExpertConfig,
+    build_model,
+    count_params,
+    init_scale,
+    preset,
+)
 from kotone.music.experts.runtime import export_gru_onnx
 from kotone.music.experts.tokenizer import Vocab, encode_window
 
@@ -95,7 +101,7 @@ def smoke_corpus(path: Path, works: int = 6) -> None:
 
 
 def windows(score: CanonicalScore, window: int, hop: int) -> list[tuple[int, int]]:
-    bars = int(math.ceil(score.duration_beats / score.beats_per_bar - 1e-6))
+    bars = math.ceil(score.duration_beats / score.beats_per_bar - 1e-6)
     if bars < 4:
         return []
     if bars <= window:
@@ -128,7 +134,7 @@ def loss_weights(vocab: Vocab) -> torch.Tensor:
     return torch.tensor([0.0 if t.startswith(FORCED_PREFIXES) else 1.0 for t in vocab.tokens])
 
 
-def batches(seqs: list[list[int]], batch_size: int, pad: int, rng: random.Random, shuffle: bool):  # noqa: ANN201
+def batches(seqs: list[list[int]], batch_size: int, pad: int, rng: random.Random, shuffle: bool):
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if shuffle:
@@ -160,7 +166,7 @@ def evaluate(model: nn.Module, seqs: list[list[int]], vocab: Vocab, batch_size: 
     return total / max(count, 1.0)
 
 
-def _wandb(cfg: TrainConfig, run_dir: Path):  # noqa: ANN202
+def _wandb(cfg: TrainConfig, run_dir: Path):
     if cfg.wandb_mode == "disabled":
         return None
     try:

@@ -10,7 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kotone.music.experts.generators import DEFAULT_DIR, ExpertGenerator, load_expert, load_experts
+from kotone.music.experts.generators import (
+    DEFAULT_DIR,
+    ExpertGenerator,
+    load_expert,
+    load_experts,
+)
 
 
 def selection(assets_dir: Path | None = None) -> dict[str, str]:

@@ -157,7 +157,7 @@ def annotate_chords(tracks: list[Track], key: KeyLabel, beats_per_bar: float, en
     The bass track, when present, adds weight to a chord rooted on its lowest note.
     Consecutive equal windows are merged; confidence is the mean of the merged windows.
     """
-    window = beats_per_bar / 2 if int(round(beats_per_bar)) % 2 == 0 and beats_per_bar >= 4 else beats_per_bar
+    window = beats_per_bar / 2 if round(beats_per_bar) % 2 == 0 and beats_per_bar >= 4 else beats_per_bar
     pitched = [n for t in tracks if not t.is_drum for n in t.notes]
     bass = next((t for t in tracks if t.role == "bass"), None)
     labels: list[ChordLabel] = []

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kotone.music.experts.decoding import ChordCond, ConstrainedDecoder, DecodeSpec, Event, LockedNote
+from kotone.music.experts.decoding import (
+    ChordCond,
+    ConstrainedDecoder,
+    DecodeSpec,
+    Event,
+    LockedNote,
+)
 from kotone.music.experts.models import ROLES, ExpertConfig
 from kotone.music.experts.runtime import OnnxGRURunner, StepFn, TorchRunner
 from kotone.music.experts.theory import chord_quality, mode_of_scale
@@ -79,7 +85,7 @@ def sampling_from_emotion(ctx: SectionContext) -> tuple[float, float]:
 
 
 def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpec:
-    steps_per_bar = int(round(ctx.beats_per_bar * STEPS_PER_BEAT))
+    steps_per_bar = round(ctx.beats_per_bar * STEPS_PER_BEAT)
     if role == "drums":
         register = (0, 127)
     else:
@@ -89,8 +95,8 @@ def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpe
             raise ValueError(f"{role} register {ctx.register} does not meet the expert range {(vlo, vhi)}")
     chords = [
         ChordCond(
-            int(round((c.start - ctx.start_beat) * STEPS_PER_BEAT)),
-            int(round((c.end - ctx.start_beat) * STEPS_PER_BEAT)),
+            round((c.start - ctx.start_beat) * STEPS_PER_BEAT),
+            round((c.end - ctx.start_beat) * STEPS_PER_BEAT),
             c.root_pc % 12,
             chord_quality(c.root_pc, c.pcs),
             frozenset(p % 12 for p in c.pcs),
@@ -99,8 +105,8 @@ def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpe
     ]
     locked = [
         LockedNote(
-            int(round((n.start - ctx.start_beat) * STEPS_PER_BEAT)),
-            max(1, int(round(n.dur * STEPS_PER_BEAT))),
+            round((n.start - ctx.start_beat) * STEPS_PER_BEAT),
+            max(1, round(n.dur * STEPS_PER_BEAT)),
             n.pitch,
         )
         for n in (ctx.motif_notes if role == "melody" else [])

@@ -175,12 +175,12 @@ def encode_window(vocab: Vocab, score: CanonicalScore, bar0: int, bars: int, sty
     for n in notes:
         by_time.setdefault(n.start, []).append(n)
     last_chord: tuple[int, str] | None = None
-    steps_per_bar = int(round(bpb * STEPS_PER_BEAT))
+    steps_per_bar = round(bpb * STEPS_PER_BEAT)
     for b in range(bars):
         ids.append(vocab.bar)
         bar_lo = lo + b * bpb
         for t in sorted(x for x in by_time if bar_lo - 1e-6 <= x < bar_lo + bpb - 1e-6):
-            pos = int(round((t - bar_lo) * STEPS_PER_BEAT))
+            pos = round((t - bar_lo) * STEPS_PER_BEAT)
             if pos >= steps_per_bar or pos not in vocab.position_ids:
                 return None
             ids.append(vocab.position_ids[pos])
@@ -193,6 +193,6 @@ def encode_window(vocab: Vocab, score: CanonicalScore, bar0: int, bars: int, sty
                 ids.append(vocab.pitch_ids[n.pitch])
                 if role != "drums":
                     end = min(n.end, hi)
-                    ids.append(vocab.nearest_duration(max(1, int(round((end - t) * STEPS_PER_BEAT)))))
+                    ids.append(vocab.nearest_duration(max(1, round((end - t) * STEPS_PER_BEAT))))
     ids.append(vocab.eos)
     return ids
