@@ -96,9 +96,9 @@ def _render(out: Path, backend: str, fmt: str, fx: Sequence[str], i: int, pm: pr
     render_audio(pm, out, stem=f"{backend}-{fmt}-{i}", backends=[backend], fmt=fmt, fx=fx)
 
 
-def _roll(out: Path, sections: list[tuple[float, str]], seconds: float, draw: Callable[..., Path],
+def _roll(out: Path, tag: str, sections: list[tuple[float, str]], seconds: float, draw: Callable[..., Path],
           i: int, tracks: list[TrackView]) -> None:  # fmt: skip
-    draw(tracks, sections, seconds, out / f"{draw.__name__}-{len(tracks)}-{i}.png", title="bench")
+    draw(tracks, sections, seconds, out / f"{tag}-{i}.png", title=f"bench song {i}")
 
 
 def main() -> None:
@@ -125,11 +125,13 @@ def main() -> None:
     sections = [(0.0, "intro"), (8.0, "verse"), (20.0, "chorus"), (32.0, "outro")]
     views = [tracks_from_midi(pm) for pm in songs]
     render_piano_roll(views[0], sections, args.seconds, out / "warm.png")  # loads the fonts
-    rows.append(("piano roll 1200x420", timed(partial(_roll, out, sections, args.seconds, render_piano_roll), views)))
-    rows.append(("thumbnail 600x210", timed(partial(_roll, out, sections, 60.0, render_thumbnail), views)))
+    roll = partial(_roll, out, "roll", sections, args.seconds, render_piano_roll)
+    thumb = partial(_roll, out, "thumb", sections, args.seconds, render_thumbnail)
+    rows.append(("piano roll 1200x420", timed(roll, views)))
+    rows.append(("thumbnail 600x210", timed(thumb, views)))
     dense = [dense_tracks(seed) for seed in range(args.songs)]
     rows.append(("piano roll 1200x420, 60 s, 1500 notes",
-                 timed(partial(_roll, out, sections, 60.0, render_piano_roll), dense)))  # fmt: skip
+                 timed(partial(_roll, out, "dense", sections, 60.0, render_piano_roll), dense)))  # fmt: skip
 
     width = max(len(label) for label, _ in rows)
     print(f"{'':{width}}   p50 ms   p95 ms   max ms")
