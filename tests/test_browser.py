@@ -45,10 +45,10 @@ def click_first_option(driver, elem_id):
 
 def studio_state(driver):
     img = wait_for(driver, "#k-roll img", predicate=lambda els: els and els[0].get_attribute("src"))[0]
-    audio = wait_for(driver, "#k-audio audio", predicate=lambda els: els and els[0].get_attribute("src"))[0]
+    audio = wait_for(driver, "#k-audio a.download-link", predicate=lambda els: els and els[0].get_attribute("href"))[0]
     score = wait_for(driver, "#k-score .k-total", predicate=lambda els: els and els[0].text.strip())[0].text
     title = driver.find_element("css selector", ".k-song-head h2").text
-    return {"img": img.get_attribute("src"), "audio": audio.get_attribute("src"), "score": score, "title": title}
+    return {"img": img.get_attribute("src"), "audio": audio.get_attribute("href"), "score": score, "title": title}
 
 
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium / chromedriver not installed (see README)")
@@ -78,4 +78,6 @@ def test_play_a_commission_and_open_the_share_link(app_server, tmp_path):
         fresh.quit()
     assert second["title"] == first["title"]
     assert second["score"] == first["score"]
-    assert second["audio"].split("/")[-1] == first["audio"].split("/")[-1]
+    # the served file URL carries a hash of the audio bytes: same path means the same audio
+    assert second["audio"].split("file=")[-1] == first["audio"].split("file=")[-1]
+    assert first["audio"].endswith((".ogg", ".wav"))
