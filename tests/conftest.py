@@ -26,7 +26,7 @@ def app_server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "KOTONE_DATA_DIR": str(data),
            "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    log = open(data / "server.log", "w")
+    log = open(data / "server.log", "w")  # noqa: SIM115 (closed after the server stops)
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 90

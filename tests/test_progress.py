@@ -67,5 +67,5 @@ def test_reward_pays_gifts_and_records(catalog):
     assert earned == 115 and after.coins == p.coins + 115
     assert gift is not None and gift.id in after.unlocked and gift.tier == 2
     assert after.history[-1] == "song123" and "c001" in after.completed
-    free, earned2, gift2 = reward(p, catalog, "song124", None, 99.0, "S", 0, seed=3)
+    _, earned2, gift2 = reward(p, catalog, "song124", None, 99.0, "S", 0, seed=3)
     assert earned2 == 0 and gift2 is None
