@@ -8,11 +8,11 @@ from __future__ import annotations
 import functools
 import os
 import random
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from kotone import views
 from kotone.assets import load_book, load_catalog
 from kotone.domain.cards import SLOTS
 from kotone.domain.commissions import Commission
@@ -21,7 +21,6 @@ from kotone.domain.progress import buy, check_unlocked, load_progress, new_progr
 from kotone.pipeline import check_seed
 from kotone.store.gallery import Gallery, check_song_id
 from kotone.studio import compose_and_save, custom_commission
-from kotone import views
 
 CATALOG = load_catalog()
 BOOK = load_book()
@@ -243,10 +242,9 @@ def build_app() -> gr.Blocks:
                 with gr.Row():
                     seed = gr.Number(label="Seed (empty = surprise me)", value=None, precision=0, minimum=0)
                     compose_btn = gr.Button("🎵 Compose!", variant="primary", elem_id="k-compose", scale=2)
-                with gr.Accordion("🛒 Card shop", open=False):
-                    with gr.Row():
-                        shop = gr.Dropdown(label="Locked cards", choices=[], scale=3)
-                        buy_btn = gr.Button("Buy", scale=1)
+                with gr.Accordion("🛒 Card shop", open=False), gr.Row():
+                    shop = gr.Dropdown(label="Locked cards", choices=[], scale=3)
+                    buy_btn = gr.Button("Buy", scale=1)
             with gr.Tab("Studio", id=STUDIO_TAB):
                 header = gr.HTML("<p>Your finished song appears here.</p>")
                 with gr.Row():

@@ -24,7 +24,7 @@ from kotone.music.humanize import humanize
 from kotone.music.measure import Features, measure
 from kotone.music.planner import plan_song
 from kotone.music.types import Note
-from kotone.render.midi import build_midi
+from kotone.render.midi import build_midi, midi_bytes, read_midi
 
 MAX_SEED = 2**31 - 1
 
@@ -76,7 +76,9 @@ def compose(choice: Mapping[str, str], seed: int, commission: Commission | None 
 def finish_song(plan: SongPlan, parts: Parts, cards: Mapping[str, Card], commission: Commission | None,
                 timings: dict[str, float], t_start: float) -> Song:
     tracks = humanize(plan, flatten(plan, parts))
-    pm = build_midi(plan, tracks)
+    # Everything downstream (measurement, audio, piano roll) reads the MIDI *file*, so what is
+    # judged is exactly what is shared and downloaded.
+    pm = read_midi(midi_bytes(build_midi(plan, tracks)))
     t2 = time.perf_counter()
     timings["generate"] = (t2 - t_start) * 1000
     measured, feats = measure(pm)
@@ -98,7 +100,7 @@ def song_summary(song: Song) -> dict:
         "timings_ms": {k: round(v, 1) for k, v in song.timings_ms.items()},
         "score": song.score.as_dict() if song.score else None,
         "instruments": [
-            {"name": i.name, "program": i.program, "is_drum": i.is_drum, "notes": len(i.notes)}
+            {"name": str(i.name), "program": int(i.program), "is_drum": bool(i.is_drum), "notes": len(i.notes)}
             for i in song.midi.instruments
         ],
     }

@@ -172,7 +172,7 @@ def gallery_html(entries: Sequence[SongEntry], catalog: Catalog, thumb_url: Any 
         names = " · ".join(e(catalog.get(cid).name) for cid in s.cards.values() if cid in catalog)
         rows.append(f'<a class="k-gallery-item" href="?song={e(s.song_id)}" target="_blank">'
                     + (f'<img src="{e(thumb_url(s.song_id))}" alt="" loading="lazy"/>' if thumb_url else "")
-                    + 
+                    +
                     f'<div>{rank} <b>{e(s.title)}</b> <small>{score}</small></div><div class="k-meta">{names}</div></a>')
     return '<div class="k-gallery">' + "".join(rows) + "</div>"
 

@@ -42,7 +42,8 @@ def pixels(path) -> np.ndarray:
 
 
 def n_colours(arr: np.ndarray) -> int:
-    return len(np.unique(arr.reshape(-1, 3), axis=0))
+    packed = arr.astype(np.uint32) @ np.array([1 << 16, 1 << 8, 1], dtype=np.uint32)
+    return len(np.unique(packed))
 
 
 def test_writes_png_of_requested_size_with_many_colours(tmp_path):

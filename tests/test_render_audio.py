@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import stat
+import time
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,23 @@ def test_broken_fluidsynth_falls_back(song, tmp_path, monkeypatch, body):
     monkeypatch.setenv("KOTONE_FLUIDSYNTH", _fake_fluidsynth(tmp_path, body))
     result = render_audio(song, tmp_path, backends=["fluidsynth", "tinysoundfont"], timeout_s=2.0)
     assert result.backend == "tinysoundfont"
+
+
+@pytest.mark.skipif(not HAVE_BACKEND["tinysoundfont"], reason="tinysoundfont not installed")
+def test_runaway_fluidsynth_output_is_killed_by_size(song, tmp_path, monkeypatch):
+    # $4 is the WAV path after "-ni -q -F"; write far more than a 10 s song needs, then hang
+    body = 'head -c 20000000 /dev/zero > "$4"; exec sleep 30'
+    monkeypatch.setenv("KOTONE_FLUIDSYNTH", _fake_fluidsynth(tmp_path, body))
+    t0 = time.monotonic()
+    result = render_audio(song, tmp_path, backends=["fluidsynth", "tinysoundfont"], timeout_s=20.0)
+    assert result.backend == "tinysoundfont"
+    assert time.monotonic() - t0 < 10.0  # killed for size long before the time budget
+
+
+@pytest.mark.skipif(not HAVE_BACKEND["tinysoundfont"], reason="tinysoundfont not installed")
+def test_tinysoundfont_respects_the_time_budget(song, tmp_path):
+    with pytest.raises(RenderError, match="timed out"):
+        render_audio(song, tmp_path, backends=["tinysoundfont"], timeout_s=1e-4)
 
 
 @pytest.mark.skipif(not HAVE_BACKEND["fluidsynth"], reason="fluidsynth not installed")

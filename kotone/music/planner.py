@@ -21,9 +21,9 @@ from kotone.domain.plan import (
     SectionSpec,
     SectionState,
     SongPlan,
+    TraceFactor,
     TrackBehavior,
     TrackSpec,
-    TraceFactor,
 )
 from kotone.domain.scoring import blend_profile
 from kotone.domain.theory import PROGRESSIONS, build_chord, map_degree, pc_name

@@ -161,6 +161,12 @@ def _midi_events(pm: pretty_midi.PrettyMIDI) -> list[_Event]:
     return events
 
 
+def _tsf_velocity(velocity: int) -> int:
+    """Velocity for TinySoundFont so dynamics match fluidsynth: TSF's level grows linearly
+    with velocity (-12.5 dB at 30), fluidsynth's with its square (-25 dB at 30)."""
+    return max(1, round(velocity * velocity / 127))
+
+
 def _select_program(synth: object, channel: int, program: int, *, is_drum: bool) -> None:
     """Select ``program`` on ``channel``; a preset missing from the SoundFont falls back to 0."""
     try:
@@ -191,7 +197,7 @@ def synth_tinysoundfont(
             if time.monotonic() > deadline:
                 raise RenderError(f"tinysoundfont timed out after {timeout_s:.1f} s")
         if kind == "on":
-            synth.noteon(ch, a, b)
+            synth.noteon(ch, a, _tsf_velocity(b))
         elif kind == "off":
             synth.noteoff(ch, a)
         elif kind == "cc":

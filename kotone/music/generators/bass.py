@@ -10,6 +10,15 @@ from kotone.music.types import ChordSpan, Note, SectionContext
 KICKS = {35, 36, 64, 41, 45}
 
 
+def fold_into(pitch: int, lo: int, hi: int) -> int:
+    """Move ``pitch`` by octaves into [lo, hi] (keeps its pitch class, unlike clipping)."""
+    while pitch < lo:
+        pitch += 12
+    while pitch > hi:
+        pitch -= 12
+    return pitch
+
+
 class RuleBass:
     role = "bass"
     name = "rule"
@@ -46,7 +55,7 @@ class RuleBass:
         if style == "pedal":
             tonic = nearest_pitch(ctx.tonic_pc, root, lo, hi)
             return [Note(t0, bpb * 0.98, tonic, vel - 5)]
-        if style == "root" or bpb == 3 and style not in ("walking", "arpeggio"):
+        if style == "root" or (bpb == 3 and style not in ("walking", "arpeggio")):
             if bpb == 3:
                 return [Note(t0, 0.95, root, vel), Note(t0 + 1, 0.9, fifth, vel - 12),
                         Note(t0 + 2, 0.9, fifth, vel - 14)] if ctx.density > 0.5 else [Note(t0, bpb * 0.95, root, vel)]
@@ -77,7 +86,7 @@ class RuleBass:
                 else:
                     tone = ch.pcs[min(i, len(ch.pcs) - 1)]
                     p = nearest_pitch(tone, pitches[-1] + 2, lo, hi)
-                pitches.append(int(np.clip(p, lo, hi)))
+                pitches.append(fold_into(p, lo, hi))
             return [Note(t0 + i, 0.92, p, vel - 6 * (i % 2)) for i, p in enumerate(pitches)]
         # syncopated: on the kick hits of this bar, else a tresillo figure
         hits = [k for k in kicks if t0 <= k < t0 + bpb] or [t0, t0 + 1.5, t0 + 3.0][: int(bpb)]

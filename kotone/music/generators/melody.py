@@ -171,7 +171,7 @@ class RuleCounter:
             return out
         if self.mode == "response" and melody:
             bpb = ctx.beats_per_bar
-            for k, ch in enumerate(ctx.chords):
+            for ch in ctx.chords:
                 t = ch.start + bpb / 2
                 if any(m.start <= t < m.end for m in melody):
                     continue
