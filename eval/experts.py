@@ -51,7 +51,7 @@ CRITERIA: dict[str, list[tuple[str, str]]] = {
     "melody": [("chord_tone_ratio", "beat"), ("phrase_coherence", "beat"), ("in_scale_ratio", "keep")],
     "bass": [("chord_tone_ratio", "beat"), ("phrase_coherence", "beat"), ("in_scale_ratio", "keep")],
     "harmony": [("chord_tone_ratio", "beat"), ("in_scale_ratio", "keep"), ("key_consistency", "beat")],
-    "drums": [("groove_consistency", "beat"), ("onset_density_match", "beat")],
+    "drums": [("groove_consistency", "beat")],
 }
 
 

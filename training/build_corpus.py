@@ -186,7 +186,7 @@ def iter_works(max_chorales: int, max_folk: int, max_fiddle: int):
             name = Path(str(path)).stem
             try:
                 parsed = corpus.parse(path)
-            except Exception as exc:  # noqa: BLE001 - corpus files with parse errors are skipped
+            except Exception as exc:
                 print(f"skip {composer}/{name}: {exc}", file=sys.stderr)
                 continue
             scores = list(parsed.scores) if hasattr(parsed, "scores") else [parsed]
@@ -207,7 +207,7 @@ def build(out_dir: Path, max_chorales: int, max_folk: int, max_fiddle: int) -> d
             stats["seen"] += 1
             try:
                 canon = convert(sc, work_id, source, style)
-            except Exception as exc:  # noqa: BLE001 - a malformed work is skipped, not fatal
+            except Exception as exc:
                 print(f"skip {work_id}: {exc}", file=sys.stderr)
                 continue
             if canon is None:

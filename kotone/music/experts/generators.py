@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kotone.music.experts.config import ROLES, ExpertConfig
 from kotone.music.experts.decoding import (
     ChordCond,
     ConstrainedDecoder,
@@ -19,7 +20,6 @@ from kotone.music.experts.decoding import (
     Event,
     LockedNote,
 )
-from kotone.music.experts.models import ROLES, ExpertConfig
 from kotone.music.experts.runtime import OnnxGRURunner, StepFn, TorchRunner
 from kotone.music.experts.theory import chord_quality, mode_of_scale
 from kotone.music.experts.tokenizer import PITCH_RANGES, STEPS_PER_BEAT, Vocab
