@@ -47,7 +47,7 @@ class RoleDecoding:
 
 
 ROLE_DECODING = {
-    "melody": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7),
+    "melody": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, contour_bias=3.0),
     "bass": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, form_lag=1, contour_bias=5.0),
     "harmony": RoleDecoding(max_poly=3, chord_mask_all=True, form_lag=1),
     "drums": RoleDecoding(max_poly=3, form_lag=1, contour_bias=2.0),
