@@ -248,3 +248,15 @@ def test_phrase_form_restates_rhythm() -> None:
     onsets = [sorted({round((n.start - ctx.start_beat) % 4, 3) for n in notes if int((n.start - ctx.start_beat) // 4) == b})
               for b in range(8)]
     assert all(onsets[b] == onsets[0] for b in range(1, 7))
+
+
+def test_report_card_selection_rules() -> None:
+    from eval.experts import compare
+
+    base = {"chord_tone_ratio": 1.0, "chord_tone_ratio_all": 0.8, "phrase_coherence": 0.7, "in_scale_ratio": 1.0}
+    better = {**base, "chord_tone_ratio_all": 0.85, "phrase_coherence": 0.75}
+    assert compare("melody", better, base)[0]
+    assert not compare("melody", base, base)[0]  # ties everywhere: not a win
+    worse_scale = {**better, "in_scale_ratio": 0.9}
+    ok, verdicts = compare("melody", worse_scale, base)
+    assert not ok and "NO" in verdicts["in_scale_ratio"]
