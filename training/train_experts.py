@@ -59,6 +59,7 @@ class TrainConfig:
     max_minutes: float = 8.0
     max_steps: int = 0  # 0 = no limit
     eval_every: int = 200
+    warmup_steps: int = 200  # linear warm-up; short warm-ups destabilised the GRUs here
     seed: int = 0
     threads: int = 1
     style_dropout: float = 0.15
@@ -205,7 +206,7 @@ def train(cfg: TrainConfig) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train_seqs) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs if not cfg.max_steps else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
-    warmup = max(1, total_steps // 20)
+    warmup = max(1, min(cfg.warmup_steps, total_steps // 5))
 
     def lr_at(i: int) -> float:  # linear warm-up, cosine decay to 5%
         if i < warmup:
