@@ -44,6 +44,7 @@ def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
         style_family=plan.style_family,
         groove=plan.groove,
         parts=parts,
+        complexity=plan.intent.complexity / 100,
     )
 
 
@@ -72,8 +73,10 @@ def generate_section(plan: SongPlan, index: int, attempts: dict[str, int] | None
             for use in section.motif_usage:
                 locked.extend(realize_motif(motifs[use.motif_id], use, ctx, vel))
             ctx.motif_notes = locked
-        notes = generator_for(track, plan).generate(ctx, rng)
-        made[role] = clip_to_section(notes, ctx)
+        notes = clip_to_section(generator_for(track, plan).generate(ctx, rng), ctx)
+        if not track.is_drum:
+            notes = resolve_clashes(notes, made, ctx, tracks, set(ctx.motif_notes))
+        made[role] = notes
     return made
 
 
@@ -101,4 +104,40 @@ def flatten(plan: SongPlan, parts: Parts) -> dict[str, list[Note]]:
             out.setdefault(role, []).extend(notes)
     for role in out:
         out[role].sort(key=lambda n: (n.start, n.pitch))
+    return out
+
+
+def _clash(a: int, b: int) -> bool:
+    return abs(a - b) in (1, 13)
+
+
+def resolve_clashes(notes: list[Note], made: dict[str, list[Note]], ctx: SectionContext,
+                    tracks: dict[str, TrackSpec], locked: set[Note]) -> list[Note]:
+    """Keep a new part from grinding a semitone (or minor ninth) against the parts before it.
+
+    A clashing note moves to the nearest chord tone that clashes with nothing; if none fits
+    it is dropped. A locked motif note stays, and the earlier part's clashing note yields.
+    """
+    earlier = [(role, m) for role, ms in made.items() if not tracks[role].is_drum for m in ms]
+    lo, hi = ctx.register
+    out: list[Note] = []
+    for n in notes:
+        sounding = [(r, m) for r, m in earlier if m.start < n.end - 0.05 and m.end > n.start + 0.05]
+        bad = [(r, m) for r, m in sounding if _clash(m.pitch, n.pitch)]
+        if not bad:
+            out.append(n)
+            continue
+        if n in locked:
+            for r, m in bad:
+                if m in made[r]:
+                    made[r].remove(m)
+            out.append(n)
+            continue
+        chord = ctx.chord_at(n.start)
+        cands = sorted((p for p in range(max(lo, n.pitch - 7), min(hi, n.pitch + 7) + 1) if p % 12 in chord.pcs),
+                       key=lambda p: (abs(p - n.pitch), p))
+        for p in cands:
+            if not any(_clash(m.pitch, p) for _, m in sounding):
+                out.append(Note(n.start, n.dur, p, n.velocity))
+                break
     return out

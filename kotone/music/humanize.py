@@ -7,7 +7,7 @@ import numpy as np
 from kotone.domain.plan import SongPlan
 from kotone.music.types import Note
 
-PITCHED_LEGATO_ROLES = ("melody", "counter", "harmony")
+PITCHED_LEGATO_ROLES = ("melody", "counter", "harmony", "bass")
 
 
 def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[Note]]:
@@ -52,10 +52,8 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
     vel = lo + (vel - 1) / 126 * (hi - lo) * 1.25 if role != "drums" else vel
     # articulation
     if role in PITCHED_LEGATO_ROLES:
-        if plan.articulation == "legato" or ev.intimacy > 0.75:
-            dur *= 1.04
-        elif plan.articulation == "staccato" or ev.motion > 0.8:
-            dur *= 0.6
+        # warm songs are played legato, cool ones detached (notes come in at 0.95 of their slot)
+        dur *= (0.2 + 0.95 * plan.intent.warmth / 100) / 0.95
     return Note(round(start, 4), max(0.03, round(dur, 4)), n.pitch, int(np.clip(round(vel), 1, 127)))
 
 

@@ -74,31 +74,36 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     high = float(np.mean([n.pitch >= 76 for n in upper])) if upper else 0.0
     lowmid_w = sum(n.end - n.start for _, n in pitched if 43 <= n.pitch <= 64)
     total_w = sum(n.end - n.start for _, n in pitched) or 1.0
-    # articulation: sounding time / inter-onset gap, per pitched instrument
-    leg = []
+    # articulation: each note's length over the gap to the next onset in its part (1 = legato)
+    ratios = []
     for inst in pm.instruments:
         if inst.is_drum or len(inst.notes) < 3:
             continue
-        on = sorted({round(n.start, 3) for n in inst.notes})
-        gaps = np.diff(on)
-        gaps = gaps[gaps > 0.05]
-        if len(gaps):
-            leg.append(float(np.clip(np.median([n.end - n.start for n in inst.notes]) / np.median(gaps), 0, 1.5)))
-    legato = float(np.mean(leg)) if leg else 0.5
-    # harmony: distinct pitch classes sounding at each beat
-    beats = np.arange(0, dur, spb)
-    rich = []
-    for b in beats:
-        pcs = {n.pitch % 12 for _, n in pitched if n.start <= b + 0.02 and n.end > b + 0.05}
-        if pcs:
-            rich.append(len(pcs) >= 4)
-    chord_richness = float(np.mean(rich)) if rich else 0.0
-    # rhythm: onsets off the eighth grid (syncopation) and swing of off-beat eighths
-    onsets = np.array([n.start for _, n in pitched]) / spb
-    frac8 = (onsets * 2) % 1.0
-    off8 = np.minimum(frac8, 1 - frac8)
-    frac4 = onsets % 1.0
-    sync = float(np.mean((np.abs(frac4 - 0.5) < 0.08) | ((off8 > 0.2) & (off8 < 0.45)))) if len(onsets) else 0.0
+        onsets = sorted({round(n.start, 3) for n in inst.notes})
+        nxt = dict(zip(onsets, onsets[1:]))
+        for n in inst.notes:
+            gap = nxt.get(round(n.start, 3), 0.0) - n.start
+            if 0.05 < gap < 4.0:
+                ratios.append(min(1.2, (n.end - n.start) / gap))
+    legato = float(np.mean(ratios)) if ratios else 0.5
+    # harmony: share of struck chords (3+ notes of one part starting together) with 4+ pitch classes
+    chords = []
+    for inst in pm.instruments:
+        if inst.is_drum:
+            continue
+        groups: dict[float, set[int]] = {}
+        for n in inst.notes:
+            groups.setdefault(round(n.start / 0.04), set()).add(n.pitch % 12)
+        chords.extend(len(g) >= 4 for g in groups.values() if len(g) >= 3)
+    chord_richness = float(np.mean(chords)) if chords else 0.0
+    # rhythm: syncopation = onsets off the beat that are held across the next beat;
+    # swing = how late the off-beat eighths sit
+    onset_b = np.array([n.start for _, n in pitched]) / spb
+    end_b = np.array([n.end for _, n in pitched]) / spb
+    frac4 = onset_b % 1.0
+    off = (frac4 > 0.1) & (frac4 < 0.9)
+    tied = end_b > np.floor(onset_b) + 1.05
+    sync = float(np.mean(off & tied)) if len(onset_b) else 0.0
     near_off = frac4[(frac4 > 0.45) & (frac4 < 0.75)]
     swing = float(np.clip(np.median(near_off) - 0.5, 0, 0.25) / 0.25) if len(near_off) > 8 else 0.0
     pcs_w = hist / hist.sum() if hist.sum() > 0 else hist
@@ -137,33 +142,57 @@ def raw_dims(f: Features) -> dict[str, float]:
     """Each dim as a 0-100 blend of features, before calibration."""
     t = f.timbre
     return {
-        "energy": 0.42 * _n(f.tempo_bpm, 55, 175) + 0.23 * _n(f.notes_per_s, 1, 14)
-        + 0.2 * _n(f.mean_velocity, 40, 110) + 0.15 * _n(f.drum_hits_per_beat, 0, 3),
-        "warmth": 0.55 * t["warmth"] + 0.15 * f.lowmid_fraction * 100 + 0.15 * _n(f.legato, 0.4, 1.1)
-        + 0.15 * (100 - _n(f.mean_velocity, 45, 110)),
-        "brightness": 0.45 * _n(f.majorness, -0.25, 0.25) + 0.3 * _n(f.mean_pitch, 56, 78)
-        + 0.1 * f.high_fraction * 100 + 0.15 * t["brightness"],
+        "energy": 0.3 * _n(f.tempo_bpm, 55, 175) + 0.2 * _n(f.notes_per_s, 1, 14)
+        + 0.35 * _n(f.mean_velocity, 40, 110) + 0.15 * _n(f.drum_hits_per_beat, 0, 3),
+        "warmth": 0.5 * t["warmth"] + 0.3 * _n(f.legato, 0.45, 1.05) + 0.1 * f.lowmid_fraction * 100
+        + 0.1 * (100 - _n(f.mean_velocity, 45, 110)),
+        "brightness": 0.2 * _n(f.majorness, -0.25, 0.25) + 0.4 * _n(f.mean_pitch, 54, 80)
+        + 0.15 * f.high_fraction * 100 + 0.25 * t["brightness"],
         "acousticness": t["acousticness"],
         "complexity": 0.35 * f.chord_richness * 100 + 0.2 * _n(f.syncopation, 0.05, 0.5)
         + 0.2 * _n(f.pc_entropy, 2.3, 3.3) + 0.25 * _n(f.pitched_parts, 2, 6),
-        "nostalgia": 0.75 * t["nostalgia"] + 0.25 * f.swing * 100,
+        "nostalgia": 0.6 * t["nostalgia"] + 0.4 * f.swing * 100,
     }
 
 
+# The rubric features each dimension is measured from (SPEC §2).
+FEATURES_BY_DIM: dict[str, tuple[str, ...]] = {
+    "energy": ("tempo_bpm", "notes_per_s", "mean_velocity", "drum_hits_per_beat"),
+    "warmth": ("timbre_warmth", "legato", "lowmid_fraction", "softness"),
+    "brightness": ("majorness", "mean_pitch", "high_fraction", "timbre_brightness"),
+    "acousticness": ("timbre_acousticness",),
+    "complexity": ("chord_richness", "syncopation", "pc_entropy", "pitched_parts", "notes_per_s"),
+    "nostalgia": ("timbre_nostalgia", "swing"),
+}
+
+
+def feature_vector(f: Features) -> dict[str, float]:
+    out = {k: float(v) for k, v in f.__dict__.items() if isinstance(v, (int, float))}
+    out.update({f"timbre_{k}": v for k, v in f.timbre.items()})
+    out["softness"] = 127.0 - f.mean_velocity
+    return out
+
+
 @lru_cache(maxsize=1)
-def calibration() -> dict[str, tuple[float, float]]:
+def calibration() -> dict[str, tuple[dict[str, float], float]]:
+    """Per dim: feature weights and offset fitted by eval/calibrate_measure.py (if present)."""
     if not (ASSETS_DIR / "measure_calibration.json").exists():
         return {}
     data = read_json("measure_calibration.json")
-    return {d: (float(v["scale"]), float(v["offset"])) for d, v in data["dims"].items()}
+    return {d: (dict(v["weights"]), float(v["offset"])) for d, v in data["dims"].items()}
 
 
 def measure(pm: pretty_midi.PrettyMIDI) -> tuple[Params, Features]:
     f = extract_features(pm)
-    raw = raw_dims(f)
     cal = calibration()
+    raw = raw_dims(f) if len(cal) < len(DIMS) else {}
+    vec = feature_vector(f)
     out = {}
     for d in DIMS:
-        a, b = cal.get(d, (1.0, 0.0))
-        out[d] = float(np.clip(a * raw[d] + b, 0, 100))
+        if d in cal:
+            weights, offset = cal[d]
+            value = offset + sum(w * vec[name] for name, w in weights.items())
+        else:
+            value = raw[d]
+        out[d] = float(np.clip(value, 0, 100))
     return Params(**out), f
