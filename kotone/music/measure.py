@@ -8,6 +8,7 @@ without it the raw 0-100 feature blend is returned.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -80,30 +81,38 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
         if inst.is_drum or len(inst.notes) < 3:
             continue
         onsets = sorted({round(n.start, 3) for n in inst.notes})
-        nxt = dict(zip(onsets, onsets[1:]))
+        nxt = dict(itertools.pairwise(onsets))
         for n in inst.notes:
             gap = nxt.get(round(n.start, 3), 0.0) - n.start
             if 0.05 < gap < 4.0:
                 ratios.append(min(1.2, (n.end - n.start) / gap))
     legato = float(np.mean(ratios)) if ratios else 0.5
-    # harmony: share of struck chords (3+ notes of one part starting together) with 4+ pitch classes
-    chords = []
+    # harmony: share of beats whose sounding pitch classes contain a seventh chord
+    beat_times = np.arange(0, dur, spb)
+    sevenths = []
+    for b in beat_times:
+        # notes sounding through at least half of this beat (so arpeggios count, passing tones don't)
+        pcs = {n.pitch % 12 for _, n in pitched if min(n.end, b + spb) - max(n.start, b) >= 0.5 * spb
+               or (abs(n.start - b) < 0.03 and n.end - n.start >= 0.2 * spb)}
+        if len(pcs) >= 3:
+            sevenths.append(_has_seventh(pcs))
+    chord_richness = float(np.mean(sevenths)) if sevenths else 0.0
+    # rhythm: syncopation = onsets off the beat whose part plays nothing on the next beat
+    # (the note carries across it); swing = how late the off-beat eighths sit
+    sync_flags = []
     for inst in pm.instruments:
-        if inst.is_drum:
+        if inst.is_drum or len(inst.notes) < 2:
             continue
-        groups: dict[float, set[int]] = {}
-        for n in inst.notes:
-            groups.setdefault(round(n.start / 0.04), set()).add(n.pitch % 12)
-        chords.extend(len(g) >= 4 for g in groups.values() if len(g) >= 3)
-    chord_richness = float(np.mean(chords)) if chords else 0.0
-    # rhythm: syncopation = onsets off the beat that are held across the next beat;
-    # swing = how late the off-beat eighths sit
+        on = sorted({round(n.start / spb, 3) for n in inst.notes})
+        for a, nxt in itertools.pairwise(on):
+            frac = a % 1.0
+            if 0.1 < frac < 0.9:
+                sync_flags.append(nxt > np.floor(a) + 1.08)
+            else:
+                sync_flags.append(False)
+    sync = float(np.mean(sync_flags)) if sync_flags else 0.0
     onset_b = np.array([n.start for _, n in pitched]) / spb
-    end_b = np.array([n.end for _, n in pitched]) / spb
     frac4 = onset_b % 1.0
-    off = (frac4 > 0.1) & (frac4 < 0.9)
-    tied = end_b > np.floor(onset_b) + 1.05
-    sync = float(np.mean(off & tied)) if len(onset_b) else 0.0
     near_off = frac4[(frac4 > 0.45) & (frac4 < 0.75)]
     swing = float(np.clip(np.median(near_off) - 0.5, 0, 0.25) / 0.25) if len(near_off) > 8 else 0.0
     pcs_w = hist / hist.sum() if hist.sum() > 0 else hist
@@ -116,6 +125,15 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
         chord_richness=chord_richness, syncopation=sync, pc_entropy=entropy, pitched_parts=parts,
         swing=swing, timbre=_timbre(pm),
     )
+
+
+def _has_seventh(pcs: set[int]) -> bool:
+    """True when ``pcs`` contain a root with a third, a fifth and a seventh above it."""
+    for r in pcs:
+        if ({(r + 3) % 12, (r + 4) % 12} & pcs and {(r + 6) % 12, (r + 7) % 12} & pcs
+                and {(r + 10) % 12, (r + 11) % 12} & pcs):
+            return True
+    return False
 
 
 def _timbre(pm: pretty_midi.PrettyMIDI) -> dict[str, float]:

@@ -49,6 +49,7 @@ TRACK_COLORS = {
     "counter": "#95e6cb",
     "texture": "#b8c4d6",
 }
+GOLDEN = 0.6180339887
 TEMPO_SLACK = 10  # bpm the energy may push a style outside its range
 BEATS_PER_BAR = {"4/4": 4.0, "3/4": 3.0, "6/8": 3.0}
 SWING_GROOVES = {"swing": 0.3, "shuffle": 0.33, "jig": 0.0}
@@ -87,7 +88,7 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
     ], principle="Major-like scales read as bright, minor-like and modal ones as dark."))
 
     bpb = BEATS_PER_BAR[style.meter]
-    extended = float(np.clip((intent.complexity - 30) / 45, 0, 1))  # share of chords with a 7th
+    extended = float(np.clip((intent.complexity - 32) / 36, 0, 1))  # share of chords with a 7th
     effects = [gim.effect]
     swing = SWING_GROOVES.get(style.groove, 0.0)
     if intent.nostalgia > 30:
@@ -262,12 +263,14 @@ def _plan_chords(family: str, kind: str, nbars: int, bpb: float, tonic: int, sca
     degrees = degrees[: int(np.ceil(nbars / bars_per_chord))]
     if kind == "outro":
         degrees[-1] = 1
+    offset = int(rng.integers(0, 1000))
     why = f"{family} {key} progression {'-'.join(map(str, prog))}"
     chords = []
     for i, deg in enumerate(degrees):
         beat = i * bars_per_chord * bpb
         beats = min(bars_per_chord * bpb, nbars * bpb - beat)
-        root, pcs, symbol = build_chord(tonic, scale, deg, bool(rng.random() < extended))
+        # golden-ratio sequence: the share of 7th chords tracks ``extended`` closely
+        root, pcs, symbol = build_chord(tonic, scale, deg, bool(((i + offset) * GOLDEN) % 1.0 < extended))
         chords.append(ChordEvent(beat=beat, beats=beats, degree=map_degree(scale, deg), root_pc=root,
                                  pcs=list(pcs), symbol=symbol))
     return chords, why

@@ -120,7 +120,7 @@ def fill_phrase(ctx: SectionContext, t_start: float, t_end: float, prev: int, po
     """One phrase: chord tones on strong beats, scale steps between, a breath at the end."""
     lo, hi = ctx.register
     bpb = ctx.beats_per_bar
-    if rng.random() < 1.6 * (ctx.complexity - 0.3):
+    if rng.random() < 2.0 * (ctx.complexity - 0.25):
         pool = SYNCOPATED
     rhythm = list(pool[int(rng.integers(0, len(pool)))])
     rest_tail = 1.0 if ctx.density < 0.8 else 0.5
