@@ -75,8 +75,8 @@ def spread_ratio(preds: Sequence[Params], golds: Sequence[Params]) -> float:
     ratios = []
     for d in DIMS:
         sp = statistics.pstdev(getattr(p, d) for p in preds)
-        sg = statistics.pstdev(getattr(g, d) for g in golds) or 1.0
-        ratios.append(min(1.0, sp / sg))
+        sg = statistics.pstdev(getattr(g, d) for g in golds)
+        ratios.append(1.0 if sg == 0 else min(1.0, sp / sg))
     return sum(ratios) / len(ratios)
 
 

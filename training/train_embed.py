@@ -132,7 +132,8 @@ def rule_matrix(rows: list[dict]) -> np.ndarray:
 
 
 def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool = False,
-          data_dir: Path = DATA, extra_train: list[dict] | None = None, seed: int = 0) -> dict:
+          data_dir: Path = DATA, extra_train: list[dict] | None = None, seed: int = 0,
+          grid: dict | None = None) -> dict:
     import torch
 
     torch.set_num_threads(int(os.environ.get("KOTONE_TORCH_THREADS", "1")))
@@ -148,9 +149,12 @@ def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool 
     nat = np.asarray([r["source"] == "hand_valid" for r in valid_rows])
     t_feat = time.time() - t0
 
+    grid_override = grid
     grid = {"hidden": [0, 128], "wd": [1e-3, 1e-1], "hand_weight": [3.0, 6.0], "dropout": [0.1, 0.3]}
     if quick:
         grid = {"hidden": [128], "wd": [1e-1], "hand_weight": [3.0], "dropout": [0.3]}
+    if grid_override is not None:
+        grid = grid_override
     results = []
     best = None
     for hidden, wd, hw, dp in itertools.product(*grid.values()):
