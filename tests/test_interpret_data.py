@@ -58,7 +58,7 @@ def test_quality_filter_checks():
     kept, rejected = filter_rows(rows, against=frozen)
     assert [r["text"] for r in kept] == ["a calm sea", "a loud fast drum circle under the moon tonight"]
     reasons = " ".join(why for _, why in rejected)
-    assert "exact duplicate" in reasons and "frozen" in reasons and "consistency" in reasons
+    assert "exact duplicate" in reasons and "protected" in reasons and "consistency" in reasons
     assert "near duplicate" in reasons
 
 

@@ -4,7 +4,8 @@
 - schema: id, text (3-500 chars), params with exactly the six dims, numbers 0-100,
   justification a non-empty string;
 - exact duplicates (normalised text) and near duplicates (word-trigram Jaccard >= 0.8),
-  also against a protected set (the frozen eval set), so nothing leaks into training;
+  also against a protected set (the frozen eval set, or data already kept), so nothing
+  leaks into training and new batches do not repeat old ones;
 - label consistency: strong, un-negated cue words bound a dim (e.g. "frantic" -> energy
   >= 50, "lullaby" -> energy <= 55, "synth" -> acousticness <= 60, "music box" ->
   nostalgia >= 55). Used by make_teacher_data.py, teacher_mistral.py and cycle.py.
@@ -120,14 +121,14 @@ def filter_rows(rows: Iterable[dict], against: Iterable[dict] = (), near: float 
             continue
         norm = normalise(row["text"])
         if norm in protected_exact:
-            rejected.append((row, "duplicate of a frozen-eval item"))
+            rejected.append((row, "duplicate of a protected item (frozen eval or existing data)"))
             continue
         if norm in seen:
             rejected.append((row, f"exact duplicate of {seen[norm]}"))
             continue
         grams = trigrams(row["text"])
         if any(jaccard(grams, g) >= near for _, g in protected):
-            rejected.append((row, "near duplicate of a frozen-eval item"))
+            rejected.append((row, "near duplicate of a protected item (frozen eval or existing data)"))
             continue
         if len(grams) >= 4 and any(jaccard(grams, g) >= near for g in kept_grams[-3000:]):
             rejected.append((row, "near duplicate"))

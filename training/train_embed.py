@@ -112,6 +112,26 @@ def fit_head(X, Y, w, hidden: int, wd: float, epochs: int, lr: float, seed: int,
     return arrays
 
 
+def stack(members: list[dict]) -> dict:
+    """K heads with the same shape -> one head whose pre-tanh output is their mean: the
+    hidden layers sit side by side and the output layer averages (exact, no runtime cost
+    beyond a K-times wider hidden layer)."""
+    first = members[0]
+    if len(members) == 1:
+        return first
+    k = len(members)
+    out = {"mu": first["mu"], "sd": first["sd"]}
+    if "W1" not in first:  # linear heads simply average
+        out["W0"] = np.mean([m["W0"] for m in members], 0)
+        out["b0"] = np.mean([m["b0"] for m in members], 0)
+        return out
+    out["W0"] = np.concatenate([m["W0"] for m in members], 1)
+    out["b0"] = np.concatenate([m["b0"] for m in members], 0)
+    out["W1"] = np.concatenate([m["W1"] for m in members], 0) / k
+    out["b1"] = np.mean([m["b1"] for m in members], 0)
+    return {n: v.astype(np.float32) for n, v in out.items()}
+
+
 def predict(arrays: dict, X: np.ndarray) -> np.ndarray:
     x = (X - arrays["mu"]) / arrays["sd"]
     j = 0
@@ -133,7 +153,7 @@ def rule_matrix(rows: list[dict]) -> np.ndarray:
 
 def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool = False,
           data_dir: Path = DATA, extra_train: list[dict] | None = None, seed: int = 0,
-          grid: dict | None = None) -> dict:
+          grid: dict | None = None, ensemble: int = 5) -> dict:
     import torch
 
     torch.set_num_threads(int(os.environ.get("KOTONE_TORCH_THREADS", "1")))
@@ -168,6 +188,14 @@ def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool 
         if best is None or score["valid_mae_natural"] < best[0]["valid_mae_natural"]:
             best = (score, arrays)
     score, arrays = best
+    if ensemble > 1:
+        w = np.asarray([score["hand_weight"] if r["source"] != "grammar" else 1.0 for r in train_rows], np.float32)
+        members = [arrays] + [fit_head(Xtr, Ytr, w, score["hidden"], score["wd"], epochs, 3e-3, seed + k,
+                                       score["dropout"]) for k in range(1, ensemble)]
+        arrays = stack(members)
+        pv = predict(arrays, Xva)
+        print(json.dumps({"ensemble": ensemble, "valid_mae_natural": mae(pv[nat], Yva[nat]),
+                          "valid_mae_all": mae(pv, Yva)}))
     R_va = rule_matrix(valid_rows)
     pv = predict(arrays, Xva)
     blends = []
@@ -191,7 +219,8 @@ def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool 
         "output": "50 + 50 * tanh(head(x)), clamped to 0-100",
         "rule_blend": blend,
         "hyperparameters": {**{k: score[k] for k in ("hidden", "wd", "hand_weight", "dropout")},
-                            "epochs": epochs, "lr": 3e-3, "batch_size": 128, "loss": "weighted L1", "seed": seed},
+                            "epochs": epochs, "lr": 3e-3, "batch_size": 128, "loss": "weighted L1", "seed": seed,
+                            "ensemble": ensemble},
         "data": {"train": len(train_rows), "valid": len(valid_rows), "test": len(test_rows),
                  "valid_natural": int(nat.sum()),
                  "train_sha1": hashlib.sha1("\n".join(r["text"] for r in train_rows).encode()).hexdigest()[:12]},
@@ -231,8 +260,9 @@ def main() -> None:
     ap.add_argument("--wandb-mode", default=os.environ.get("WANDB_MODE", "offline"))
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--quick", action="store_true", help="one configuration instead of the grid")
+    ap.add_argument("--ensemble", type=int, default=5, help="seeds of the chosen head averaged into one")
     a = ap.parse_args()
-    cfg = train(Path(a.out), a.wandb_mode, a.epochs, a.quick)
+    cfg = train(Path(a.out), a.wandb_mode, a.epochs, a.quick, ensemble=a.ensemble)
     print(json.dumps({"chosen": cfg["hyperparameters"], "rule_blend": cfg["rule_blend"], "metrics": cfg["metrics"]}, indent=1))
 
 
