@@ -125,7 +125,8 @@ def run(cycle: int, per_dim: int, per_case: int, promote: bool, wandb_mode: str)
     valid = read_jsonl(DATA / "valid.jsonl")
     test = read_jsonl(DATA / "test.jsonl")
     frozen = read_jsonl(DATA / "frozen_eval.jsonl")
-    train_rows = read_jsonl(DATA / "train.jsonl")
+    train_rows = read_jsonl(DATA / "train.jsonl") + [
+        r for p in sorted(DATA.glob("cycle_*.jsonl")) if p.name != f"cycle_{cycle}.jsonl" for r in read_jsonl(p)]
     natural = [r for r in valid if r["source"] == "hand_valid"]
     cache = EmbedCache()
     sets = {"valid_natural": natural, "valid_all": valid, "test": test, "frozen_eval (report only)": frozen}
@@ -140,7 +141,8 @@ def run(cycle: int, per_dim: int, per_case: int, promote: bool, wandb_mode: str)
     hp = cfg["hyperparameters"]
     grid = {"hidden": [hp["hidden"]], "wd": [hp["wd"]], "hand_weight": [hp["hand_weight"]], "dropout": [hp["dropout"]]}
     out_dir = ROOT / "artifacts" / f"cycle_{cycle}"
-    train(out_dir, "disabled", hp.get("epochs", 60), extra_train=new, grid=grid, ensemble=hp.get("ensemble", 1))
+    # cycle_N.jsonl is already on disk, and train() reads every cycle file with train.jsonl
+    train(out_dir, "disabled", hp.get("epochs", 60), grid=grid, ensemble=hp.get("ensemble", 1))
     after = {name: scores(head_predict(out_dir, rows, cache), rows) for name, rows in sets.items()}
     cache.save()
     improved = after["valid_natural"]["mae"] < before["valid_natural"]["mae"]

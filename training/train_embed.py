@@ -2,7 +2,8 @@
 
     python -m training.train_embed [--out space_assets/interpreter] [--wandb-mode offline]
 
-Reads training/data/{train,valid,test}.jsonl (never frozen_eval.jsonl). Embeddings come
+Reads training/data/{train,valid,test}.jsonl plus cycle_*.jsonl / teacher_mistral*.jsonl
+(rows added by training/cycle.py and the Mistral teacher); never frozen_eval.jsonl. Embeddings come
 from the same numpy encoder the backend uses (kotone.interpret.embed), cached in
 artifacts/embed_cache.npz. A small grid of heads (linear / one hidden layer, weight decay,
 weight of hand-written rows) is trained with torch on an L1 loss through the backend's
@@ -159,6 +160,9 @@ def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool 
     torch.set_num_threads(int(os.environ.get("KOTONE_TORCH_THREADS", "1")))
     t0 = time.time()
     train_rows = read_jsonl(data_dir / "train.jsonl") + list(extra_train or [])
+    # rows added by self-improvement cycles and the Mistral teacher are part of training
+    for extra in sorted(data_dir.glob("cycle_*.jsonl")) + sorted(data_dir.glob("teacher_mistral*.jsonl")):
+        train_rows += read_jsonl(extra)
     valid_rows = read_jsonl(data_dir / "valid.jsonl")
     test_rows = read_jsonl(data_dir / "test.jsonl")
     cache = EmbedCache()
