@@ -215,7 +215,7 @@ class Catalog:
         try:
             return self._cards[card_id]
         except KeyError:
-            raise UnknownCardError(f"unknown card id {card_id!r}") from None
+            raise UnknownCardError(f"unknown card id {str(card_id)[:40]!r}") from None
 
     def by_slot(self, slot: str) -> list[Card]:
         if slot not in SLOTS:

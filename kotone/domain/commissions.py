@@ -102,7 +102,7 @@ class CommissionBook:
         try:
             return self.commissions[commission_id]
         except KeyError:
-            raise NotFoundError(f"unknown commission id {commission_id!r}") from None
+            raise NotFoundError(f"unknown commission id {str(commission_id)[:40]!r}") from None
 
     def person(self, person_id: str) -> Townsperson:
         try:

@@ -5,4 +5,4 @@ from kotone.interpret.base import Interpretation, Interpreter, get_interpreter, 
 __all__ = ["Interpretation", "Interpreter", "get_interpreter", "register"]
 
 # register the shipped backends (rule, embed, api) and pick the default; loads no model
-from kotone.interpret import backends as _backends  # noqa: E402,F401
+from kotone.interpret import backends as _backends  # noqa: F401

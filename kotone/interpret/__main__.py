@@ -27,8 +27,10 @@ def _line_error(ident, message: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kotone.interpret import backends  # noqa: F401 - registers the backends
-    from kotone.interpret import base
+    from kotone.interpret import (
+        backends,  # noqa: F401 - registers the backends
+        base,
+    )
 
     ap = argparse.ArgumentParser(prog="python -m kotone.interpret", description=__doc__.splitlines()[0])
     ap.add_argument("--backend", default=None, help=f"backend name (default: {base.DEFAULT_BACKEND}); "
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         interp = base.get_interpreter(args.backend)
-    except Exception as exc:  # noqa: BLE001 - report any load failure clearly
+    except Exception as exc:
         print(f"error: cannot load interpreter backend {args.backend or base.DEFAULT_BACKEND!r}: {exc}",
               file=sys.stderr)
         return 2
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             out.write(_line_error(ident, f"line {lineno}: {exc}") + "\n")
             out.flush()
             continue
-        except Exception as exc:  # noqa: BLE001 - one bad request must not end the stream
+        except Exception as exc:
             out.write(_line_error(ident, f"line {lineno}: backend failed: {type(exc).__name__}: {exc}") + "\n")
             out.flush()
             continue

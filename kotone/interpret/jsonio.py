@@ -160,7 +160,7 @@ class FallbackInterpreter:
             if out.valid:
                 return out
             reason = "invalid output"
-        except Exception as exc:  # noqa: BLE001 - any backend failure falls back
+        except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
         with self._lock:
             self.fallbacks += 1

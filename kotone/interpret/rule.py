@@ -138,7 +138,7 @@ _BREAKERS = {"but", "yet", "though", "although", "however", "while", "and", "jus
 _INTENSIFIERS = {"very", "really", "so", "extremely", "super", "truly", "deeply", "utterly",
                  "completely", "totally", "absolutely", "incredibly", "most", "pure"}
 _SOFTENERS = {"little", "bit", "slightly", "somewhat", "kinda", "kind", "touch", "hint", "hints",
-              "bit", "faint", "faintly", "mildly", "almost", "gentle", "quietly"}
+              "faint", "faintly", "mildly", "almost", "gentle", "quietly"}
 _CONTRAST = {"but", "yet", "though", "although", "however", "still", "instead"}
 _PRIOR_WEIGHT = 0.35
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")

@@ -1,0 +1,302 @@
+"""Atelier Kotone — the Gradio app. Layout and thin handlers only; the game lives in kotone/.
+
+Run: python app.py  (serves on $PORT or 7860). Named API endpoints: commissions, compose, song.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+from typing import Any
+
+import gradio as gr
+
+from kotone import views
+from kotone.assets import load_book, load_catalog
+from kotone.domain.cards import SLOTS
+from kotone.domain.commissions import Commission
+from kotone.domain.errors import InvalidInputError, KotoneError
+from kotone.domain.progress import buy, check_unlocked, load_progress, new_progress, reward
+from kotone.pipeline import check_seed
+from kotone.store.gallery import Gallery, check_song_id
+from kotone.studio import compose_and_save, custom_commission
+
+CATALOG = load_catalog()
+BOOK = load_book()
+GALLERY = Gallery()
+BOARD_SIZE = 6
+STUDIO_TAB, COMPOSE_TAB = "studio", "compose"
+
+
+def edge(fn):
+    """Turn the game's own errors into gr.Error at the edge; nothing else is caught."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except KotoneError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    return wrapper
+
+
+def thumb_url(song_id: str) -> str:
+    return f"/gradio_api/file={GALLERY.song_dir(song_id) / 'thumb.png'}"
+
+
+def find_commission(commission_id: str | None, custom: dict | None) -> Commission | None:
+    if not commission_id:
+        return None
+    if custom and custom.get("id") == commission_id:
+        return Commission.model_validate(custom)
+    return BOOK.get(commission_id)
+
+
+def board(progress_raw: Any, board_seed: int) -> tuple[str, Any]:
+    progress = load_progress(progress_raw, CATALOG)
+    pool = sorted(BOOK.commissions.values(), key=lambda c: c.id)
+    fresh = [c for c in pool if c.id not in progress.completed] or pool
+    picks = random.Random(board_seed).sample(fresh, min(BOARD_SIZE, len(fresh)))
+    choices = [(views.commission_label(c, BOOK), c.id) for c in picks]
+    return views.board_html(picks, BOOK, progress.completed), gr.update(choices=choices, value=None)
+
+
+def card_updates(progress_raw: Any) -> list[Any]:
+    progress = load_progress(progress_raw, CATALOG)
+    radios = [gr.update(choices=views.card_choices(CATALOG, s, progress)) for s in SLOTS]
+    locked = [(f"{c.name} ({c.slot}, tier {c.tier}) · {c.price}🪙", c.id)
+              for c in sorted(CATALOG, key=lambda c: (c.tier, c.price)) if c.id not in progress.unlocked]
+    return [*radios, gr.update(choices=locked, value=None), views.coins_html(progress, len(CATALOG))]
+
+
+def studio_view(record: dict) -> list[Any]:
+    song_id = record["song_id"]
+    audio = GALLERY.audio_file(song_id)
+    return [
+        views.song_header_html(record),
+        str(GALLERY.file(song_id, "roll.png")),
+        str(audio) if audio else None,
+        views.score_html(record),
+        str(GALLERY.file(song_id, "song.mid")),
+        f"?song={song_id}",
+        views.traces_html(record),
+        song_id,
+    ]
+
+
+# ---- named API endpoints -------------------------------------------------------------
+
+@edge
+def api_commissions() -> list[dict]:
+    """All commissions on the board: id, client, request text, reward, difficulty, tag hints."""
+    out = []
+    for c in BOOK.commissions.values():
+        p = BOOK.person(c.townsperson)
+        out.append({"id": c.id, "client": p.name, "portrait": p.portrait, "text": c.text, "reward": c.reward,
+                    "difficulty": c.difficulty, "wants": c.tags.required, "avoid": c.tags.forbidden})
+    return out
+
+
+@edge
+def api_compose(commission_id: str, style: str, instrument: str, mood: str, gimmick: str, seed: float) -> dict:
+    """Compose a song for a commission (or '' for none) with four card ids; returns the saved song."""
+    commission = BOOK.get(commission_id) if commission_id else None
+    choice = {"style": style, "instrument": instrument, "mood": mood, "gimmick": gimmick}
+    done = compose_and_save(choice, check_seed(seed), commission, GALLERY)
+    return {**public_record(done.record), "share": f"?song={done.entry.song_id}"}
+
+
+@edge
+def api_song(song_id: str) -> dict:
+    """Load a saved song by its share id."""
+    return public_record(GALLERY.load(check_song_id(song_id)))
+
+
+def public_record(record: dict) -> dict:
+    keep = ("song_id", "title", "cards", "card_names", "seed", "commission_id", "request", "client", "measured",
+            "duration_s", "score", "instruments", "timings_ms", "created", "parent")
+    out = {k: record.get(k) for k in keep}
+    plan = record.get("plan", {})
+    out["plan"] = {k: plan.get(k) for k in ("tempo_bpm", "key_name", "meter", "scale", "groove", "effects")}
+    out["plan"]["sections"] = [s["section_type"] for s in plan.get("sections", [])]
+    return out
+
+
+# ---- UI handlers (not part of the public API) ----------------------------------------
+
+@edge
+def ui_load(progress_raw: Any, request: gr.Request) -> list[Any]:
+    progress = load_progress(progress_raw, CATALOG) if progress_raw else new_progress(CATALOG)
+    board_html, pick = board(progress.model_dump(), random.randrange(1 << 30))
+    studio: list[Any] = [gr.update()] * 8
+    tab = gr.update()
+    song_id = (request.query_params.get("song") if request else None) or ""
+    if song_id:
+        try:
+            studio = studio_view(GALLERY.load(check_song_id(song_id)))
+            tab = gr.update(selected=STUDIO_TAB)
+        except KotoneError as exc:
+            gr.Warning(f"That song link does not open: {exc}")
+    gallery = views.gallery_html(GALLERY.entries(), CATALOG, thumb_url)
+    return [progress.model_dump(), board_html, pick, *card_updates(progress.model_dump()), gallery, *studio, tab]
+
+
+@edge
+def ui_new_board(progress_raw: Any) -> list[Any]:
+    return list(board(progress_raw, random.randrange(1 << 30)))
+
+
+@edge
+def ui_take(commission_id: str | None, custom: dict | None) -> list[Any]:
+    commission = find_commission(commission_id, custom)
+    if commission is None:
+        raise InvalidInputError("pick a commission from the list first")
+    return [commission.id, views.request_html(commission, BOOK), gr.update(selected=COMPOSE_TAB)]
+
+
+@edge
+def ui_custom(text: str) -> list[Any]:
+    commission = custom_commission(text)
+    return [commission.model_dump(mode="json"), commission.id, views.request_html(commission, BOOK),
+            gr.update(selected=COMPOSE_TAB)]
+
+
+@edge
+def ui_cards_changed(style: str, instrument: str, mood: str, gimmick: str, progress_raw: Any) -> str:
+    progress = load_progress(progress_raw, CATALOG)
+    chosen = dict(zip(SLOTS, (style, instrument, mood, gimmick), strict=True))
+    return views.card_detail_html({s: CATALOG.get(c) if c in CATALOG else None for s, c in chosen.items()}, progress)
+
+
+@edge
+def ui_compose(commission_id: str | None, custom: dict | None, style: str, instrument: str, mood: str,
+               gimmick: str, seed: float | None, progress_raw: Any) -> list[Any]:
+    progress = load_progress(progress_raw, CATALOG)
+    choice = {"style": style, "instrument": instrument, "mood": mood, "gimmick": gimmick}
+    check_unlocked(progress, CATALOG.resolve(choice))
+    seed_value = check_seed(seed) if seed not in (None, "") else random.randrange(1 << 30)
+    commission = find_commission(commission_id, custom)
+    done = compose_and_save(choice, seed_value, commission, GALLERY)
+    score = done.record.get("score") or {}
+    progress, earned, gift = reward(progress, CATALOG, done.entry.song_id, commission.id if commission else None,
+                                    float(score.get("total", 0)), str(score.get("rank", "")),
+                                    commission.reward if commission else 0, seed_value)
+    if commission:
+        msg = f"{score.get('rank')} rank — you earned {earned} coins."
+        if gift:
+            msg += f" The client also gave you the «{gift.name}» card!"
+        gr.Info(msg)
+    gallery = views.gallery_html(GALLERY.entries(), CATALOG, thumb_url)
+    return [progress.model_dump(), *studio_view(done.record), *card_updates(progress.model_dump()), gallery,
+            gr.update(selected=STUDIO_TAB)]
+
+
+@edge
+def ui_buy(card_id: str | None, progress_raw: Any) -> list[Any]:
+    if not card_id:
+        raise InvalidInputError("choose a card to buy")
+    progress = buy(load_progress(progress_raw, CATALOG), CATALOG.get(card_id))
+    gr.Info(f"Unlocked «{CATALOG.get(card_id).name}».")
+    return [progress.model_dump(), *card_updates(progress.model_dump())]
+
+
+@edge
+def ui_open_song(song_id: str) -> list[Any]:
+    return [*studio_view(GALLERY.load(check_song_id(song_id))), gr.update(selected=STUDIO_TAB)]
+
+
+def ui_gallery() -> str:
+    return views.gallery_html(GALLERY.entries(), CATALOG, thumb_url)
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="Atelier Kotone") as demo:
+        progress = gr.BrowserState(new_progress(CATALOG).model_dump(), storage_key="kotone_progress_v1")
+        commission_id = gr.State(None)
+        custom = gr.State(None)
+        song_id = gr.State(None)
+        gr.HTML('<div id="k-title"><h1>🎼 Atelier Kotone</h1><p>Townsfolk bring wishes; you bring the Kotone.</p></div>')
+        purse = gr.HTML()
+        with gr.Tabs() as tabs:
+            with gr.Tab("Commissions", id="commissions"):
+                board_html = gr.HTML()
+                with gr.Row():
+                    pick = gr.Radio(label="Take a commission", choices=[], scale=4, elem_id="k-pick")
+                    with gr.Column(scale=1, min_width=160):
+                        take = gr.Button("Take commission ➜", variant="primary", elem_id="k-take")
+                        reshuffle = gr.Button("New requests 🔄")
+                with gr.Accordion("…or write your own request", open=False):
+                    own_text = gr.Textbox(label="Your request", max_lines=4, max_length=500,
+                                          placeholder="music for the first snow, the way grandma hummed…")
+                    own_go = gr.Button("Ask the atelier")
+            with gr.Tab("Compose", id=COMPOSE_TAB):
+                request_box = gr.HTML(views.request_html(None, BOOK))
+                radios = []
+                with gr.Row():
+                    for slot in SLOTS:
+                        radios.append(gr.Radio(label=f"{views.SLOT_ICONS[slot]} {slot.title()}", choices=[],
+                                               elem_id=f"k-slot-{slot}"))
+                details = gr.HTML()
+                with gr.Row():
+                    seed = gr.Number(label="Seed (empty = surprise me)", value=None, precision=0, minimum=0)
+                    compose_btn = gr.Button("🎵 Compose!", variant="primary", elem_id="k-compose", scale=2)
+                with gr.Accordion("🛒 Card shop", open=False), gr.Row():
+                    shop = gr.Dropdown(label="Locked cards", choices=[], scale=3)
+                    buy_btn = gr.Button("Buy", scale=1)
+            with gr.Tab("Studio", id=STUDIO_TAB):
+                header = gr.HTML("<p>Your finished song appears here.</p>")
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        roll = gr.Image(label="Piano roll", type="filepath", interactive=False, elem_id="k-roll")
+                        audio = gr.Audio(label="Listen", type="filepath", interactive=False, elem_id="k-audio")
+                        with gr.Row():
+                            midi = gr.File(label="Download MIDI", interactive=False)
+                            share = gr.Textbox(label="Share link (add to this page's address)", interactive=False,
+                                               elem_id="k-share", buttons=["copy"])
+                    with gr.Column(scale=2):
+                        score = gr.HTML(elem_id="k-score")
+                with gr.Accordion("🔍 Why does it sound like this?", open=False):
+                    why = gr.HTML()
+            with gr.Tab("Gallery", id="gallery"):
+                gallery = gr.HTML()
+                refresh = gr.Button("Refresh")
+        studio_outputs = [header, roll, audio, score, midi, share, why, song_id]
+        card_outputs = [*radios, shop, purse]
+
+        demo.load(ui_load, [progress], [progress, board_html, pick, *card_outputs, gallery, *studio_outputs, tabs],
+                  api_visibility="private")
+        reshuffle.click(ui_new_board, [progress], [board_html, pick], api_visibility="private")
+        take.click(ui_take, [pick, custom], [commission_id, request_box, tabs], api_visibility="private")
+        own_go.click(ui_custom, [own_text], [custom, commission_id, request_box, tabs], api_visibility="private")
+        for r in radios:
+            r.change(ui_cards_changed, [*radios, progress], [details], api_visibility="private")
+        compose_btn.click(ui_compose, [commission_id, custom, *radios, seed, progress],
+                          [progress, *studio_outputs, *card_outputs, gallery, tabs], api_visibility="private")
+        buy_btn.click(ui_buy, [shop, progress], [progress, *card_outputs], api_visibility="private")
+        refresh.click(ui_gallery, None, [gallery], api_visibility="private")
+
+        # Named API endpoints (SPEC §6): invisible controls, JSON in and out.
+        with gr.Row(visible=False):
+            a_cid, a_song = gr.Textbox(), gr.Textbox()
+            a_cards = [gr.Textbox() for _ in SLOTS]
+            a_seed = gr.Number(value=0, precision=0)
+            a_out = gr.JSON()
+            a_btn1, a_btn2, a_btn3 = gr.Button(), gr.Button(), gr.Button()
+        a_btn1.click(api_commissions, None, a_out, api_name="commissions")
+        a_btn2.click(api_compose, [a_cid, *a_cards, a_seed], a_out, api_name="compose")
+        a_btn3.click(api_song, [a_song], a_out, api_name="song")
+    return demo
+
+
+def main() -> None:
+    demo = build_app()
+    demo.queue(default_concurrency_limit=2)
+    demo.launch(server_name=os.environ.get("HOST", "0.0.0.0"), server_port=int(os.environ.get("PORT", "7860")),
+                allowed_paths=[str(GALLERY.root.resolve())], theme=gr.themes.Soft(primary_hue="amber"),
+                css=views.CSS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Player progress (kept in the browser): coins, unlocked cards, history. Validated on every use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kotone.domain.cards import Card, Catalog
+from kotone.domain.errors import InvalidInputError, LockedCardError
+
+START_COINS = 100
+MAX_HISTORY = 200
+
+
+class Progress(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    coins: int = Field(START_COINS, ge=0, le=10_000_000)
+    unlocked: list[str] = Field(default_factory=list)
+    history: list[str] = Field(default_factory=list)  # song ids, newest last
+    completed: list[str] = Field(default_factory=list)  # commission ids
+
+
+def new_progress(catalog: Catalog) -> Progress:
+    return Progress(unlocked=catalog.starter_ids())
+
+
+def load_progress(raw: object, catalog: Catalog) -> Progress:
+    """Accept what the browser sent; anything malformed starts a fresh game, unknown ids drop."""
+    if not isinstance(raw, Mapping):
+        return new_progress(catalog)
+    try:
+        p = Progress.model_validate(raw)
+    except ValidationError:
+        return new_progress(catalog)
+    unlocked = [c for c in dict.fromkeys(p.unlocked) if c in catalog]
+    for starter in catalog.starter_ids():
+        if starter not in unlocked:
+            unlocked.append(starter)
+    return p.model_copy(update={"unlocked": unlocked, "history": p.history[-MAX_HISTORY:]})
+
+
+def check_unlocked(progress: Progress, cards: Mapping[str, Card]) -> None:
+    locked = [c for c in cards.values() if c.id not in progress.unlocked]
+    if locked:
+        names = ", ".join(f"«{c.name}» ({c.price} coins)" for c in locked)
+        raise LockedCardError(f"not unlocked yet: {names}. Buy them in the shop first.")
+
+
+def buy(progress: Progress, card: Card) -> Progress:
+    if card.id in progress.unlocked:
+        raise InvalidInputError(f"«{card.name}» is already unlocked")
+    if progress.coins < card.price:
+        raise InvalidInputError(f"«{card.name}» costs {card.price} coins; you have {progress.coins}")
+    return progress.model_copy(update={"coins": progress.coins - card.price,
+                                       "unlocked": [*progress.unlocked, card.id]})
+
+
+def coins_for(score_total: float, reward: int) -> int:
+    """Full reward at 90+, nothing below 30, linear between; a small bonus for S."""
+    frac = min(1.0, max(0.0, (score_total - 30.0) / 60.0))
+    bonus = 1.15 if score_total >= 90 else 1.0
+    return int(round(reward * frac * bonus))
+
+
+def gift_card(progress: Progress, catalog: Catalog, rank: str, seed: int) -> Card | None:
+    """On an A or S, the client gives a locked card of the lowest tier still locked."""
+    if rank not in ("S", "A"):
+        return None
+    locked = sorted((c for c in catalog if c.id not in progress.unlocked), key=lambda c: (c.tier, c.price, c.id))
+    if not locked:
+        return None
+    lowest = [c for c in locked if c.tier == locked[0].tier]
+    return lowest[seed % len(lowest)]
+
+
+def reward(progress: Progress, catalog: Catalog, song_id: str, commission_id: str | None,
+           score_total: float, rank: str, reward_coins: int, seed: int) -> tuple[Progress, int, Card | None]:
+    earned = coins_for(score_total, reward_coins) if commission_id else 0
+    gift = gift_card(progress, catalog, rank, seed) if commission_id else None
+    unlocked = [*progress.unlocked, gift.id] if gift else list(progress.unlocked)
+    completed = list(progress.completed)
+    if commission_id and commission_id not in completed and score_total >= 50:
+        completed.append(commission_id)
+    new = progress.model_copy(update={
+        "coins": progress.coins + earned, "unlocked": unlocked,
+        "history": [*progress.history, song_id][-MAX_HISTORY:], "completed": completed,
+    })
+    return new, earned, gift

@@ -1,0 +1,104 @@
+"""Section-local, sequential generation: drums -> bass -> harmony -> pad -> melody -> ..."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kotone.domain.plan import SectionSpec, SongPlan, TrackSpec
+from kotone.domain.theory import scale_pcs
+from kotone.music.generators import ROLE_ORDER, generator_for
+from kotone.music.generators.melody import realize_motif
+from kotone.music.types import ChordSpan, EmotionVector, Note, SectionContext
+
+REGISTER_LIFT = {"mid_high": 4, "high": 7, "mid": 0, "mid_low": -3, "low": -6}
+
+Parts = dict[str, dict[str, list[Note]]]  # section_id -> track_id -> notes
+
+
+def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
+                    parts: dict[str, list[Note]], density: float) -> SectionContext:
+    shift = section.tonic_shift
+    tonic = (plan.tonic_pc + shift) % 12
+    chords = [
+        ChordSpan(start=section.start_beat + c.beat, dur=c.beats, root_pc=(c.root_pc + shift) % 12,
+                  pcs=tuple((p + shift) % 12 for p in c.pcs), symbol=c.symbol, degree=c.degree)
+        for c in section.chords
+    ]
+    lo, hi = track.low, track.high
+    if track.role == "melody":
+        lift = REGISTER_LIFT.get(section.melodic_register, 0)
+        lo, hi = lo + lift, min(127, hi + lift)
+    ev = section.emotion
+    return SectionContext(
+        section_id=section.section_id,
+        section_type=section.section_type,
+        start_beat=section.start_beat,
+        bars=section.bars,
+        beats_per_bar=plan.beats_per_bar,
+        tonic_pc=tonic,
+        scale_pcs=scale_pcs(tonic, plan.scale),
+        chords=chords,
+        emotion=EmotionVector(ev.energy, ev.valence, ev.tension, ev.intimacy, ev.motion),
+        density=density,
+        register=(lo, hi),
+        style_family=plan.style_family,
+        groove=plan.groove,
+        parts=parts,
+    )
+
+
+def section_seed(plan_seed: int, section_index: int, role: str, attempt: int = 0) -> int:
+    """A stable per-(section, role, attempt) seed, so regenerating one part leaves others alone."""
+    return (plan_seed * 1_000_003 + section_index * 7919 + ROLE_ORDER.index(role) * 104_729 + attempt * 15_485_863) % (2**32)
+
+
+def generate_section(plan: SongPlan, index: int, attempts: dict[str, int] | None = None) -> dict[str, list[Note]]:
+    """Generate every active track of one section, each role seeing the parts made before it."""
+    section = plan.sections[index]
+    attempts = attempts or {}
+    made: dict[str, list[Note]] = {}
+    tracks = {t.role: t for t in plan.tracks}
+    for role in ROLE_ORDER:
+        track = tracks.get(role)
+        behavior = section.track_behaviors.get(role)
+        if track is None or behavior is None or not behavior.active:
+            continue
+        ctx = section_context(plan, section, track, dict(made), behavior.density)
+        rng = np.random.default_rng(section_seed(plan.seed, index, role, attempts.get(role, 0)))
+        if role == "melody":
+            motifs = {m.motif_id: m for m in plan.motifs}
+            vel = int(62 + 40 * section.emotion.energy)
+            locked: list[Note] = []
+            for use in section.motif_usage:
+                locked.extend(realize_motif(motifs[use.motif_id], use, ctx, vel))
+            ctx.motif_notes = locked
+        notes = generator_for(track, plan).generate(ctx, rng)
+        made[role] = clip_to_section(notes, ctx)
+    return made
+
+
+def clip_to_section(notes: list[Note], ctx: SectionContext) -> list[Note]:
+    end = ctx.end_beat
+    out = []
+    for n in notes:
+        if n.start < ctx.start_beat - 1e-6 or n.start >= end - 1e-6:
+            continue
+        dur = min(n.dur, end - n.start)
+        if dur > 0.01:
+            out.append(n if dur == n.dur else Note(n.start, dur, n.pitch, n.velocity))
+    return out
+
+
+def arrange(plan: SongPlan) -> Parts:
+    return {s.section_id: generate_section(plan, i) for i, s in enumerate(plan.sections)}
+
+
+def flatten(plan: SongPlan, parts: Parts) -> dict[str, list[Note]]:
+    """track role -> all its notes over the song, in time order."""
+    out: dict[str, list[Note]] = {t.role: [] for t in plan.tracks}
+    for section in plan.sections:
+        for role, notes in parts.get(section.section_id, {}).items():
+            out.setdefault(role, []).extend(notes)
+    for role in out:
+        out[role].sort(key=lambda n: (n.start, n.pitch))
+    return out

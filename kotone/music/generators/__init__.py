@@ -1,0 +1,44 @@
+"""Part generators per role. Rule-based by default; neural experts plug in per role."""
+
+from __future__ import annotations
+
+from kotone.domain.plan import SongPlan, TrackSpec
+from kotone.music.generators.bass import RuleBass
+from kotone.music.generators.drums import RuleDrums
+from kotone.music.generators.harmony import RuleHarmony, RulePad
+from kotone.music.generators.melody import RuleCounter, RuleMelody
+from kotone.music.generators.texture import RuleTexture
+from kotone.music.types import PartGenerator
+
+ROLE_ORDER = ("drums", "bass", "harmony", "pad", "melody", "counter", "texture")
+
+
+def rule_generator(track: TrackSpec, plan: SongPlan) -> PartGenerator:
+    role = track.role
+    if role == "drums":
+        return RuleDrums(kit=track.kit or "standard")
+    if role == "bass":
+        return RuleBass(style=plan.bass_style)
+    if role == "harmony":
+        return RuleHarmony(comp=plan.comp_style)
+    if role == "pad":
+        return RulePad()
+    if role == "melody":
+        return RuleMelody()
+    if role == "counter":
+        effect = plan.effects[0] if plan.effects else ""
+        return RuleCounter(mode={"canon": "canon", "call_response": "response"}.get(effect, "guide"))
+    if role == "texture":
+        return RuleTexture(effect=plan.effects[0] if plan.effects else "rain")
+    raise ValueError(f"no generator for role {role!r}")
+
+
+def generator_for(track: TrackSpec, plan: SongPlan) -> PartGenerator:
+    """The generator a track uses: its named expert when one is loaded, else the rules."""
+    if track.generator != "rule":
+        from kotone.music.experts_registry import expert_for  # optional neural layer
+
+        expert = expert_for(track.role, track.generator)
+        if expert is not None:
+            return expert
+    return rule_generator(track, plan)

@@ -1,0 +1,99 @@
+"""Rule-based drums: groove patterns per style on a 16th grid, density from energy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kotone.music.types import Note, SectionContext
+
+KICK, SNARE, STICK, CLAP, HAT, OHAT, RIDE, CRASH = 36, 38, 37, 39, 42, 46, 51, 49
+LOW_TOM, MID_TOM, HI_TOM = 45, 47, 50
+CONGA_LO, CONGA_HI, CONGA_MUTE, BONGO = 64, 63, 62, 61
+SHAKER, TAMB = 70, 54
+
+# groove -> list of (drum, steps-per-bar pattern string, min density to play). 'x' = hit, 'o' = soft.
+# Patterns are written for 16 steps (4/4) or 12 steps (3/4, 6/8).
+PATTERNS: dict[str, list[tuple[int, str, float]]] = {
+    "straight": [(KICK, "x.......x.x.....", 0.0), (SNARE, "....x.......x...", 0.2),
+                 (HAT, "x.x.x.x.x.x.x.x.", 0.35), (HAT, ".o.o.o.o.o.o.o.o", 0.8)],
+    "four_on_floor": [(KICK, "x...x...x...x...", 0.0), (CLAP, "....x.......x...", 0.25),
+                      (OHAT, "..x...x...x...x.", 0.4), (HAT, "x.x.x.x.x.x.x.x.", 0.7)],
+    "breakbeat": [(KICK, "x.....x...x.....", 0.0), (SNARE, "....x..o.o..x...", 0.2),
+                  (HAT, "x.x.x.x.x.x.x.x.", 0.35), (HAT, ".o.o.o.o.o.o.o.o", 0.75)],
+    "halftime": [(KICK, "x.........x.....", 0.0), (SNARE, "........x.......", 0.2),
+                 (HAT, "x.x.x.x.x.x.x.x.", 0.4), (HAT, ".o...o...o...o..", 0.75)],
+    "swing": [(RIDE, "x...x.x.x...x.x.", 0.0), (KICK, "x.........x.....", 0.3),
+              (STICK, "....x.......x...", 0.2), (HAT, "....x.......x...", 0.5)],
+    "shuffle": [(KICK, "x.....x.x.......", 0.0), (SNARE, "....x.......x...", 0.2),
+                (HAT, "x.xxx.xxx.xxx.xx", 0.4)],
+    "bossa": [(KICK, "x..xx..xx..xx..x", 0.0), (STICK, "x..x..x...x..x..", 0.2),
+              (HAT, "x.x.x.x.x.x.x.x.", 0.45)],
+    "ballad": [(KICK, "x.......x.......", 0.0), (STICK, "....x.......x...", 0.25),
+               (HAT, "x...x...x...x...", 0.45), (HAT, "..o...o...o...o.", 0.8)],
+    "march": [(KICK, "x.......x.......", 0.0), (SNARE, "x...x.x.x...x.xx", 0.2),
+              (CRASH, "x...............", 0.9)],
+    "waltz": [(KICK, "x...........", 0.0), (SNARE, "....x...x...", 0.2), (HAT, "x.x.x.x.x.x.", 0.5)],
+    "jig": [(LOW_TOM, "x.....x.....", 0.0), (MID_TOM, "..o..o..o..o", 0.25),
+            (HI_TOM, ".x..x..x..x.", 0.6)],
+    "matsuri": [(LOW_TOM, "x.......x.x.....", 0.0), (HI_TOM, "....x.......x...", 0.2),
+                (STICK, "x.x.x.x.x.x.x.x.", 0.45), (TAMB, "..x...x...x...x.", 0.75)],
+    "maqsum": [(CONGA_LO, "x.....x.x.......", 0.0), (CONGA_HI, "...x......x.x...", 0.2),
+               (CONGA_MUTE, ".x.x.x.x.x.x.x.x", 0.55)],
+    "none": [],
+}
+HAND_MAP = {KICK: CONGA_LO, SNARE: CONGA_HI, STICK: CONGA_MUTE, CLAP: CONGA_HI, HAT: SHAKER,
+            OHAT: TAMB, RIDE: SHAKER, CRASH: TAMB}
+
+
+def _fit(pattern: str, steps: int) -> str:
+    if len(pattern) == steps:
+        return pattern
+    if steps == 12 and len(pattern) == 16:  # keep every 4/3 step for triple meters
+        return "".join(pattern[int(i * 16 / 12)] for i in range(12))
+    return (pattern * 2)[:steps]
+
+
+class RuleDrums:
+    role = "drums"
+    name = "rule"
+
+    def __init__(self, kit: str = "standard"):
+        self.kit = kit
+
+    def generate(self, ctx: SectionContext, rng: np.random.Generator) -> list[Note]:
+        steps = int(round(ctx.beats_per_bar * 4))
+        pattern = PATTERNS.get(ctx.groove, PATTERNS["straight"])
+        if not pattern:
+            pattern = PATTERNS["straight"]
+        if steps == 12 and ctx.groove not in ("waltz", "jig"):
+            pattern = PATTERNS["waltz"] if ctx.groove != "maqsum" else pattern
+        dens = ctx.density
+        base_vel = int(45 + 60 * ctx.emotion.energy)
+        notes: list[Note] = []
+        for bar in range(ctx.bars):
+            bar_start = ctx.start_beat + bar * ctx.beats_per_bar
+            fill = bar == ctx.bars - 1 and ctx.bars >= 4 and dens > 0.45
+            for drum, pat, min_d in pattern:
+                if dens < min_d:
+                    continue
+                pat = _fit(pat, steps)
+                for i, ch in enumerate(pat):
+                    if ch == "." or (fill and i >= steps // 2):
+                        continue
+                    vel = base_vel if ch == "x" else int(base_vel * 0.6)
+                    if i % 4 == 0:
+                        vel += 8
+                    notes.append(self._hit(drum, bar_start + i * 0.25, vel))
+            if fill:
+                toms = (HI_TOM, MID_TOM, LOW_TOM) if self.kit != "hand" else (CONGA_HI, CONGA_MUTE, CONGA_LO)
+                for j, i in enumerate(range(steps // 2, steps, 1 if dens > 0.75 else 2)):
+                    drum = toms[min(2, j * 3 // max(1, steps // 2))]
+                    notes.append(self._hit(drum, bar_start + i * 0.25, base_vel - 5 + 2 * j))
+            if bar == 0 and dens > 0.6 and ctx.section_type in ("chorus", "bridge"):
+                notes.append(self._hit(CRASH, bar_start, base_vel + 10))
+        return notes
+
+    def _hit(self, drum: int, start: float, vel: int) -> Note:
+        if self.kit == "hand":
+            drum = HAND_MAP.get(drum, drum)
+        return Note(start=start, dur=0.2, pitch=drum, velocity=int(np.clip(vel, 1, 127)))

@@ -1,0 +1,63 @@
+"""Humanization that follows the emotion vector: swing, microtiming, velocity arcs, articulation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kotone.domain.plan import SongPlan
+from kotone.music.types import Note
+
+PITCHED_LEGATO_ROLES = ("melody", "counter", "harmony")
+
+
+def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[Note]]:
+    """Return new note lists; deterministic given the plan seed."""
+    rng = np.random.default_rng(plan.seed + 99)
+    out: dict[str, list[Note]] = {}
+    for role, notes in tracks.items():
+        out[role] = [_humanize_note(plan, role, n, rng) for n in notes]
+    if "fade_out" in plan.effects:
+        last = plan.sections[-1]
+        t0, t1 = last.start_beat, plan.total_beats
+        for role, notes in out.items():
+            out[role] = [_scale_vel(n, 1.0 - 0.85 * max(0.0, (n.start - t0) / max(1e-6, t1 - t0))) for n in notes]
+    return out
+
+
+def _section_at(plan: SongPlan, beat: float):
+    for s in plan.sections:
+        if s.start_beat <= beat < s.start_beat + s.bars * plan.beats_per_bar:
+            return s
+    return plan.sections[-1]
+
+
+def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator) -> Note:
+    sec = _section_at(plan, n.start)
+    ev = sec.emotion
+    start, dur, vel = n.start, n.dur, float(n.velocity)
+    # swing: delay off-beat eighths
+    frac = start % 1.0
+    if plan.swing > 0 and abs(frac - 0.5) < 0.02:
+        start += plan.swing * 0.5
+        dur = max(0.05, dur - plan.swing * 0.5)
+    # microtiming: looser when intimate, tighter when driving
+    sd = (0.008 if role == "drums" else 0.012) * (0.6 + ev.intimacy) * (1.2 - 0.6 * ev.motion)
+    start = max(0.0, start + float(rng.normal(0, sd)))
+    # velocity: bar-level accent and a phrase arc, range narrower when intimate
+    bar_pos = (n.start - sec.start_beat) / plan.beats_per_bar
+    arc = np.sin(np.pi * (bar_pos % 4) / 4)
+    spread = 6 + 10 * (1 - ev.intimacy)
+    vel += spread * (arc - 0.5) + float(rng.normal(0, 3))
+    lo, hi = plan.dynamics
+    vel = lo + (vel - 1) / 126 * (hi - lo) * 1.25 if role != "drums" else vel
+    # articulation
+    if role in PITCHED_LEGATO_ROLES:
+        if plan.articulation == "legato" or ev.intimacy > 0.75:
+            dur *= 1.04
+        elif plan.articulation == "staccato" or ev.motion > 0.8:
+            dur *= 0.6
+    return Note(round(start, 4), max(0.03, round(dur, 4)), n.pitch, int(np.clip(round(vel), 1, 127)))
+
+
+def _scale_vel(n: Note, k: float) -> Note:
+    return Note(n.start, n.dur, n.pitch, int(np.clip(round(n.velocity * k), 1, 127)))

@@ -1,0 +1,118 @@
+"""One entry: compose(cards, seed) -> Song. Plan -> generate -> humanize -> MIDI -> measure.
+
+Audio and the piano roll are rendered by ``render_song`` so callers that only need the
+music (tests, eval) can skip them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pretty_midi
+
+from kotone.assets import load_catalog
+from kotone.domain.cards import Card
+from kotone.domain.commissions import Commission
+from kotone.domain.params import Params
+from kotone.domain.plan import SongPlan
+from kotone.domain.scoring import ScoreBreakdown, score_song
+from kotone.music.arranger import Parts, arrange, flatten
+from kotone.music.humanize import humanize
+from kotone.music.measure import Features, measure
+from kotone.music.planner import plan_song
+from kotone.music.types import Note
+from kotone.render.midi import build_midi, midi_bytes, read_midi
+
+MAX_SEED = 2**31 - 1
+
+
+@dataclass
+class Song:
+    plan: SongPlan
+    parts: Parts  # section_id -> role -> notes (before humanization)
+    tracks: dict[str, list[Note]]  # role -> humanized notes over the whole song
+    midi: pretty_midi.PrettyMIDI
+    measured: Params
+    features: Features
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    score: ScoreBreakdown | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.plan.duration_s
+
+
+def check_seed(seed: object) -> int:
+    from kotone.domain.errors import InvalidInputError
+
+    try:
+        value = int(seed)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"seed must be an integer, got {seed!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise InvalidInputError(f"seed must be between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
+def resolve_cards(choice: Mapping[str, str]) -> dict[str, Card]:
+    return load_catalog().resolve(choice)
+
+
+def compose(choice: Mapping[str, str], seed: int, commission: Commission | None = None) -> Song:
+    """Plan, generate, humanize, build MIDI and measure a song for four cards."""
+    seed = check_seed(seed)
+    cards = resolve_cards(choice)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    plan = plan_song(cards, seed)
+    t1 = time.perf_counter()
+    parts = arrange(plan)
+    return finish_song(plan, parts, cards, commission, timings | {"plan": (t1 - t0) * 1000}, t1)
+
+
+def finish_song(plan: SongPlan, parts: Parts, cards: Mapping[str, Card], commission: Commission | None,
+                timings: dict[str, float], t_start: float) -> Song:
+    tracks = humanize(plan, flatten(plan, parts))
+    # Everything downstream (measurement, audio, piano roll) reads the MIDI *file*, so what is
+    # judged is exactly what is shared and downloaded.
+    pm = read_midi(midi_bytes(build_midi(plan, tracks)))
+    t2 = time.perf_counter()
+    timings["generate"] = (t2 - t_start) * 1000
+    measured, feats = measure(pm)
+    t3 = time.perf_counter()
+    timings["measure"] = (t3 - t2) * 1000
+    song = Song(plan=plan, parts=parts, tracks=tracks, midi=pm, measured=measured, features=feats,
+                timings_ms=timings)
+    if commission is not None:
+        song.score = score_song(commission.target, measured, cards, commission, load_catalog())
+    return song
+
+
+def song_summary(song: Song) -> dict:
+    """The JSON-able record of a song (plan, measured dims, timings, score)."""
+    return {
+        "plan": song.plan.model_dump(mode="json"),
+        "measured": song.measured.rounded(),
+        "duration_s": round(song.duration_s, 2),
+        "timings_ms": {k: round(v, 1) for k, v in song.timings_ms.items()},
+        "score": song.score.as_dict() if song.score else None,
+        "instruments": [
+            {"name": str(i.name), "program": int(i.program), "is_drum": bool(i.is_drum), "notes": len(i.notes)}
+            for i in song.midi.instruments
+        ],
+    }
+
+
+def write_song_files(song: Song, out_dir: Path) -> dict[str, Path]:
+    """Write song.mid and song.json (audio and piano roll: see kotone.render)."""
+    import json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mid = out_dir / "song.mid"
+    song.midi.write(str(mid))
+    js = out_dir / "song.json"
+    js.write_text(json.dumps(song_summary(song), indent=1, ensure_ascii=False), encoding="utf-8")
+    return {"midi": mid, "json": js}

@@ -1,0 +1,301 @@
+"""Bounded MIDI -> audio rendering: synthesize, fit length, effects, normalize, write.
+
+Only render MIDI the app built itself. Every render is bounded in time (``timeout_s``,
+shared by all backends tried) and size (refuses MIDI longer than ``max_seconds`` or with
+more than ``max_notes`` notes). The audio lasts the MIDI's end time plus ``tail_s`` of
+release, peaks at about -1 dBFS and fades out over its last ``fade_s``.
+
+Backends (see :mod:`kotone.render.soundfont`) are tried in order; the first can be chosen
+with ``$KOTONE_AUDIO_BACKEND`` (``fluidsynth`` or ``tinysoundfont``) and any failure falls
+back to the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import soundfile as sf
+from scipy import signal
+
+from kotone.domain.errors import RenderError
+from kotone.render.soundfont import SYNTH_BACKENDS
+
+log = logging.getLogger(__name__)
+
+BACKEND_ENV = "KOTONE_AUDIO_BACKEND"
+PEAK_DBFS = -1.0
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 96000
+
+
+@dataclass(frozen=True)
+class AudioResult:
+    """A written audio file. ``duration_s`` in seconds, ``sample_rate`` in Hz."""
+
+    path: Path
+    duration_s: float
+    backend: str
+    sample_rate: int
+    render_s: float = 0.0  # wall time of synthesis + effects + encoding, seconds
+
+
+def render_audio(
+    pm: pretty_midi.PrettyMIDI,
+    out_dir: Path,
+    *,
+    stem: str = "song",
+    sample_rate: int = 22050,
+    max_seconds: float = 75.0,
+    timeout_s: float = 20.0,
+    fx: Sequence[str] = (),
+    fmt: str = "auto",
+    channels: int = 1,
+    max_notes: int = 20_000,
+    tail_s: float = 1.0,
+    backends: Sequence[str] | None = None,
+) -> AudioResult:
+    """Render ``pm`` to ``out_dir/{stem}.ogg`` (or ``.wav``/``.mp3`` per ``fmt``).
+
+    ``fmt``: ``"auto"`` (OGG Vorbis when libsndfile supports it, else WAV), ``"ogg"``,
+    ``"wav"`` or ``"mp3"``. ``channels``: 1 (mono, encodes twice as fast) or 2.
+    ``sample_rate`` in Hz; ``max_seconds``, ``timeout_s`` and ``tail_s`` in seconds.
+    Raises :class:`RenderError` when the MIDI is out of bounds or every backend failed.
+    """
+    t0 = time.perf_counter()
+    audio, backend = synthesize(
+        pm, sample_rate=sample_rate, max_seconds=max_seconds, timeout_s=timeout_s,
+        max_notes=max_notes, tail_s=tail_s, backends=backends,
+    )  # fmt: skip
+    if channels == 1:
+        audio = audio.mean(axis=1, keepdims=True)
+    elif channels != 2:
+        raise RenderError(f"channels must be 1 or 2, got {channels!r}")
+    audio = finish(apply_fx(audio, sample_rate, fx), sample_rate)
+    ext = _resolve_format(fmt)
+    path = Path(out_dir) / f"{stem}.{ext}"
+    write_audio(audio, sample_rate, path)
+    return AudioResult(
+        path=path,
+        duration_s=len(audio) / sample_rate,
+        backend=backend,
+        sample_rate=sample_rate,
+        render_s=time.perf_counter() - t0,
+    )
+
+
+def synthesize(
+    pm: pretty_midi.PrettyMIDI,
+    *,
+    sample_rate: int = 22050,
+    max_seconds: float = 75.0,
+    timeout_s: float = 20.0,
+    max_notes: int = 20_000,
+    tail_s: float = 1.0,
+    backends: Sequence[str] | None = None,
+) -> tuple[np.ndarray, str]:
+    """Raw stereo float32 samples ``(n, 2)`` of ``pm`` and the name of the backend used.
+
+    ``n == round((pm.get_end_time() + tail_s) * sample_rate)``. The backends share one
+    time budget of ``timeout_s`` seconds; all but the last get 3/4 of what is left.
+    """
+    end_s = check_midi(pm, max_seconds=max_seconds, max_notes=max_notes)
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise RenderError(f"sample_rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz, got {sample_rate!r}")
+    if not 0.0 <= tail_s <= 1.5:
+        raise RenderError(f"tail_s must be 0-1.5 s, got {tail_s!r}")
+    if timeout_s <= 0:
+        raise RenderError(f"timeout_s must be positive, got {timeout_s!r}")
+    order = backend_order(backends)
+    deadline = time.monotonic() + timeout_s
+    failures: list[str] = []
+    for i, name in enumerate(order):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            failures.append(f"{name}: no time left")
+            break
+        budget = left if i == len(order) - 1 else 0.75 * left
+        try:
+            audio = SYNTH_BACKENDS[name](pm, sample_rate, end_s + tail_s, budget)
+        except RenderError as exc:
+            log.warning("audio backend %s failed, trying the next: %s", name, exc)
+            failures.append(f"{name}: {exc}")
+            continue
+        if not np.all(np.isfinite(audio)):
+            failures.append(f"{name}: produced non-finite samples")
+            continue
+        return audio, name
+    raise RenderError("every audio backend failed: " + "; ".join(failures))
+
+
+def check_midi(pm: pretty_midi.PrettyMIDI, *, max_seconds: float, max_notes: int) -> float:
+    """Validate that ``pm`` is safe to render; returns its end time in seconds."""
+    n_notes = sum(len(inst.notes) for inst in pm.instruments)
+    if n_notes == 0:
+        raise RenderError("MIDI has no notes to render")
+    if n_notes > max_notes:
+        raise RenderError(f"MIDI has {n_notes} notes, more than the limit of {max_notes}")
+    end_s = float(pm.get_end_time())
+    if not np.isfinite(end_s) or end_s > max_seconds:
+        raise RenderError(f"MIDI lasts {end_s:.1f} s, longer than the limit of {max_seconds:.1f} s")
+    return end_s
+
+
+def backend_order(backends: Sequence[str] | None = None) -> list[str]:
+    """Backends to try, in order: ``backends`` if given, else the default order with
+    ``$KOTONE_AUDIO_BACKEND`` (when set to a known name) moved to the front."""
+    if backends is not None:
+        unknown = [b for b in backends if b not in SYNTH_BACKENDS]
+        if unknown or not backends:
+            raise RenderError(f"unknown audio backends {list(backends)!r}; known: {list(SYNTH_BACKENDS)}")
+        return list(backends)
+    order = list(SYNTH_BACKENDS)
+    preferred = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if preferred in SYNTH_BACKENDS:
+        order.remove(preferred)
+        order.insert(0, preferred)
+    elif preferred:
+        log.warning("ignoring %s=%r; known: %s", BACKEND_ENV, preferred, list(SYNTH_BACKENDS))
+    return order
+
+
+# ---------------------------------------------------------------- post-processing
+
+
+def finish(audio: np.ndarray, sample_rate: int, *, fade_s: float = 0.5) -> np.ndarray:
+    """Normalize the peak to ``PEAK_DBFS`` and fade out linearly over the last ``fade_s``."""
+    audio = audio.astype(np.float32, copy=True)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 1e-6:
+        audio *= np.float32(10 ** (PEAK_DBFS / 20) / peak)
+    n_fade = min(len(audio), round(fade_s * sample_rate))
+    if n_fade > 0:
+        audio[-n_fade:] *= np.linspace(1.0, 0.0, n_fade, dtype=np.float32)[:, None]
+    return audio
+
+
+def _resolve_format(fmt: str) -> str:
+    fmt = fmt.lower()
+    if fmt == "auto":
+        return "ogg" if "OGG" in sf.available_formats() else "wav"
+    if fmt not in ("ogg", "wav", "mp3"):
+        raise RenderError(f"audio format must be auto, ogg, wav or mp3, got {fmt!r}")
+    if fmt.upper() not in sf.available_formats():
+        raise RenderError(f"this libsndfile cannot write {fmt}")
+    return fmt
+
+
+def write_audio(audio: np.ndarray, sample_rate: int, path: Path) -> Path:
+    """Write ``audio`` (n,) or (n, channels) in [-1, 1] to ``path``; the format follows
+    the suffix (.ogg Vorbis, .mp3, else 16-bit WAV). Written to a temp name, then renamed."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    kwargs: dict[str, object]
+    if suffix == ".ogg":
+        kwargs = {"format": "OGG", "subtype": "VORBIS", "compression_level": 0.6}
+    elif suffix == ".mp3":
+        kwargs = {"format": "MP3", "compression_level": 0.6}
+    else:
+        kwargs = {"format": "WAV", "subtype": "PCM_16"}
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(tmp), np.clip(audio, -1.0, 1.0), sample_rate, **kwargs)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise RenderError(f"cannot write audio to {path}: {exc}") from exc
+    return path
+
+
+def write_wav(audio: np.ndarray, sample_rate: int, path: Path) -> Path:
+    """Write 16-bit PCM WAV to ``path`` (suffix forced to .wav); ``sample_rate`` in Hz."""
+    return write_audio(audio, sample_rate, Path(path).with_suffix(".wav"))
+
+
+# ------------------------------------------------------------------------- effects
+# Each effect maps float32 (n, channels) -> same shape; deterministic; numpy/scipy only.
+
+
+def _bitcrush(x: np.ndarray, sr: int) -> np.ndarray:
+    """6-bit quantization and sample-and-hold down to ~sr/4 Hz, mixed 70 % wet."""
+    hold = 4
+    held = np.repeat(x[::hold], hold, axis=0)[: len(x)]
+    peak = max(float(np.max(np.abs(held))), 1e-6)
+    levels = 2 ** 5
+    crushed = np.round(held / peak * levels) / levels * peak
+    return 0.3 * x + 0.7 * crushed
+
+
+def _vinyl_crackle(x: np.ndarray, sr: int) -> np.ndarray:
+    """Sparse clicks (~6 per second) and soft band-limited hiss, a little band-passed."""
+    rng = np.random.default_rng(7)
+    ref = max(float(np.max(np.abs(x))), 1e-3)
+    n = len(x)
+    clicks = np.zeros(n, dtype=np.float32)
+    n_clicks = int(6 * n / sr)
+    idx = rng.integers(0, n, n_clicks)
+    clicks[idx] = rng.uniform(-1, 1, n_clicks) * rng.uniform(0.05, 0.25, n_clicks) * ref
+    clicks = signal.lfilter([1.0], [1.0, -0.6], clicks).astype(np.float32)  # short decay
+    sos = signal.butter(2, [300, min(5000, 0.45 * sr)], "bandpass", fs=sr, output="sos")
+    hiss = signal.sosfilt(sos, rng.standard_normal(n)).astype(np.float32) * 0.012 * ref
+    tone = signal.butter(1, [80, min(7000, 0.45 * sr)], "bandpass", fs=sr, output="sos")
+    return signal.sosfilt(tone, x, axis=0).astype(np.float32) + (clicks + hiss)[:, None]
+
+
+def _rain(x: np.ndarray, sr: int) -> np.ndarray:
+    """A bed of low-passed noise with slow swells, about 22 dB under the music's RMS."""
+    rng = np.random.default_rng(11)
+    n = len(x)
+    sos = signal.butter(2, [400, min(4500, 0.45 * sr)], "bandpass", fs=sr, output="sos")
+    bed = signal.sosfilt(sos, rng.standard_normal(n))
+    swell = 0.75 + 0.25 * np.sin(2 * np.pi * 0.07 * np.arange(n) / sr)
+    bed = bed * swell / max(float(np.sqrt(np.mean(bed**2))), 1e-9)
+    rms = max(float(np.sqrt(np.mean(x**2))), 1e-4)
+    return x + (bed * rms * 10 ** (-22 / 20)).astype(np.float32)[:, None]
+
+
+def _echo(x: np.ndarray, sr: int, delay_s: float = 0.33, feedback: float = 0.35) -> np.ndarray:
+    """Feedback delay ``y[n] = x[n] + feedback * y[n - D]``, mixed 35 % wet."""
+    d = max(1, round(delay_s * sr))
+    y = x.astype(np.float32, copy=True)
+    for k in range(d, len(y), d):
+        y[k : k + d] += feedback * y[k - d : k - d + len(y[k : k + d])]
+    return 0.65 * x + 0.35 * y
+
+
+def _reverb(x: np.ndarray, sr: int, rt60_s: float = 1.4) -> np.ndarray:
+    """Convolution with a synthetic impulse response: exponentially decaying noise."""
+    rng = np.random.default_rng(3)
+    n_ir = round(rt60_s * sr)
+    t = np.arange(n_ir) / sr
+    ir = rng.standard_normal(n_ir) * np.exp(-6.9 * t / rt60_s)
+    ir = signal.sosfilt(signal.butter(1, min(5000, 0.45 * sr), fs=sr, output="sos"), ir)
+    ir /= np.sqrt(np.sum(ir**2))
+    wet = signal.oaconvolve(x, ir[:, None], axes=0)[: len(x)]
+    return (0.75 * x + 0.35 * wet).astype(np.float32)
+
+
+FX: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "bitcrush": _bitcrush,
+    "vinyl_crackle": _vinyl_crackle,
+    "rain": _rain,
+    "echo": _echo,
+    "reverb": _reverb,
+}
+AUDIO_FX = frozenset(FX)
+
+
+def apply_fx(audio: np.ndarray, sample_rate: int, fx: Sequence[str]) -> np.ndarray:
+    """Apply the named effects in order; the length and channel count never change."""
+    unknown = [name for name in fx if name not in FX]
+    if unknown:
+        raise RenderError(f"unknown audio effects {unknown!r}; known: {sorted(FX)}")
+    for name in fx:
+        audio = FX[name](audio, sample_rate).astype(np.float32, copy=False)
+    return audio

@@ -1,0 +1,1 @@
+"""Song storage: write-once song folders plus a rebuildable index."""
