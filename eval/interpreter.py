@@ -122,7 +122,7 @@ def game_scoring():
         from kotone.domain import scoring
 
         catalog = load_catalog()
-    except Exception as exc:  # noqa: BLE001 - scoring/catalog may not exist on this branch yet
+    except Exception as exc:
         print(f"note: game scoring unavailable ({type(exc).__name__}: {exc}); slot/intent metrics skipped")
         return None
 
@@ -131,7 +131,7 @@ def game_scoring():
 
     def score(gold: Params, choice: Mapping[str, str]) -> float:
         cards = catalog.resolve(choice)
-        measured = scoring.blend_profile(list(cards.values()))
+        measured = scoring.blend_profile(cards)
         return float(scoring.score_song(gold, measured, cards).total)
 
     return choose, score
@@ -145,7 +145,18 @@ def load_rows(path: Path) -> list[dict]:
 
 
 def runnable_backends(requested: list[str] | None) -> list[str]:
+    import importlib
+    import importlib.util
+
     from kotone.interpret import base
+
+    # the fine-tuned LM backend lives in its own module; importing it registers "lm"
+    for mod in ("kotone.interpret.lm",):
+        if importlib.util.find_spec(mod) is not None:
+            try:
+                importlib.import_module(mod)
+            except Exception as exc:
+                print(f"note: {mod} did not import ({type(exc).__name__}: {exc})")
 
     names = requested or base.available()
     out = []
@@ -166,7 +177,7 @@ def run_backend(name: str, rows: list[dict]) -> dict | None:
     t0 = time.perf_counter()
     try:
         interp = base.get_interpreter(name)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"note: backend {name!r} cannot run here ({type(exc).__name__}: {exc})")
         return None
     cold_s = time.perf_counter() - t0

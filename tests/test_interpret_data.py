@@ -2,8 +2,21 @@ import random
 
 from kotone.assets import tag_vocabulary
 from kotone.domain.commissions import Commission
-from kotone.interpret.commission_gen import (CONTRASTS, CULTURE, EMOTIONS, HINTS, MEMORIES, NEGATIONS, PURPOSES,
-                                             SCENES, SENSORY, Part, combine, generate, generate_commission)
+from kotone.interpret.commission_gen import (
+    CONTRASTS,
+    CULTURE,
+    EMOTIONS,
+    HINTS,
+    MEMORIES,
+    NEGATIONS,
+    PURPOSES,
+    SCENES,
+    SENSORY,
+    Part,
+    combine,
+    generate,
+    generate_commission,
+)
 from kotone.interpret.rule import RuleInterpreter
 from training.quality_filter import consistency_errors, coverage, filter_rows, schema_errors
 

@@ -2,8 +2,18 @@ import math
 
 import pytest
 
-from eval.interpreter import (bucket, constraint_match_rate, markdown, percentile, per_dim_mae, sanity_score,
-                              slot_metrics, spread_ratio, table_rows, vector_mae)
+from eval.interpreter import (
+    bucket,
+    constraint_match_rate,
+    markdown,
+    per_dim_mae,
+    percentile,
+    sanity_score,
+    slot_metrics,
+    spread_ratio,
+    table_rows,
+    vector_mae,
+)
 from kotone.domain.params import Params
 
 A = Params(energy=10, warmth=50, brightness=90, acousticness=50, complexity=50, nostalgia=50)

@@ -35,7 +35,7 @@ from kotone.interpret.commission_gen import generate
 from kotone.interpret.embed import HEAD_JSON, HEAD_NPZ
 from kotone.interpret.rule import tokenize
 from training.quality_filter import filter_rows, read_jsonl, write_jsonl
-from training.train_embed import DATA, ROOT, EmbedCache, featurize, predict, rule_matrix, targets, train
+from training.train_embed import DATA, ROOT, EmbedCache, calibrate, featurize, predict, rule_matrix, targets, train
 
 SHIPPED = ROOT / "space_assets" / "interpreter"
 RESULTS = ROOT / "eval" / "results"
@@ -50,9 +50,7 @@ def load_head(directory: Path) -> tuple[dict, dict]:
 def head_predict(directory: Path, rows: list[dict], cache: EmbedCache) -> np.ndarray:
     arrays, cfg = load_head(directory)
     p = predict(arrays, featurize(rows, cache))
-    a = float(cfg.get("rule_blend", 0.0))
-    if a:
-        p = (1 - a) * p + a * rule_matrix(rows)
+    p = calibrate(p, rule_matrix(rows), float(cfg.get("stretch", 1.0)), float(cfg.get("rule_blend", 0.0)))
     return np.clip(p, 0, 100)
 
 
@@ -128,7 +126,9 @@ def run(cycle: int, per_dim: int, per_case: int, promote: bool, wandb_mode: str)
     train_rows = read_jsonl(DATA / "train.jsonl") + [
         r for p in sorted(DATA.glob("cycle_*.jsonl")) if p.name != f"cycle_{cycle}.jsonl" for r in read_jsonl(p)]
     natural = [r for r in valid if r["source"] == "hand_valid"]
-    cache = EmbedCache()
+    _, shipped_cfg = load_head(SHIPPED)
+    layers = int(shipped_cfg.get("encoder_layers", 6))
+    cache = EmbedCache(layers=layers)
     sets = {"valid_natural": natural, "valid_all": valid, "test": test, "frozen_eval (report only)": frozen}
     before = {name: scores(head_predict(SHIPPED, rows, cache), rows) for name, rows in sets.items()}
     pool = valid + test
@@ -142,7 +142,7 @@ def run(cycle: int, per_dim: int, per_case: int, promote: bool, wandb_mode: str)
     grid = {"hidden": [hp["hidden"]], "wd": [hp["wd"]], "hand_weight": [hp["hand_weight"]], "dropout": [hp["dropout"]]}
     out_dir = ROOT / "artifacts" / f"cycle_{cycle}"
     # cycle_N.jsonl is already on disk, and train() reads every cycle file with train.jsonl
-    train(out_dir, "disabled", hp.get("epochs", 60), grid=grid, ensemble=hp.get("ensemble", 1))
+    train(out_dir, "disabled", hp.get("epochs", 60), grid=grid, ensemble=hp.get("ensemble", 1), layers=layers)
     after = {name: scores(head_predict(out_dir, rows, cache), rows) for name, rows in sets.items()}
     cache.save()
     improved = after["valid_natural"]["mae"] < before["valid_natural"]["mae"]

