@@ -97,3 +97,17 @@ def custom_commission(text: str) -> Commission:
     digest = hashlib.sha256(result.params.model_dump_json().encode() + text.encode()).hexdigest()[:10]
     return _Commission(id=f"custom-{digest}", townsperson="you", text=" ".join(text.split()),
                        target=result.params, reward=100, difficulty=3)
+
+
+def generated_commission(rng, book) -> Commission:
+    """A fresh commission from the request grammar, its hidden target labelled by the
+    default interpreter (the same one that reads the player's own requests)."""
+    import kotone.interpret.backends  # noqa: F401
+    from kotone.assets import tag_vocabulary
+    from kotone.domain.commissions import Commission as _Commission
+    from kotone.interpret.base import get_interpreter
+    from kotone.interpret.commission_gen import generate_commission
+
+    person = rng.choice(sorted(book.people))
+    row = generate_commission(rng, person, get_interpreter(), vocabulary=tag_vocabulary())
+    return _Commission.model_validate(row)
