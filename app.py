@@ -20,7 +20,7 @@ from kotone.domain.errors import InvalidInputError, KotoneError
 from kotone.domain.progress import buy, check_unlocked, load_progress, new_progress, reward
 from kotone.pipeline import check_seed
 from kotone.store.gallery import Gallery, check_song_id
-from kotone.studio import compose_and_save, custom_commission, generated_commission
+from kotone.studio import compose_and_save, custom_commission, generated_commission, refine_and_save
 
 CATALOG = load_catalog()
 BOOK = load_book()
@@ -202,6 +202,17 @@ def ui_compose(commission_id: str | None, extra: dict | None, style: str, instru
 
 
 @edge
+def ui_refine(song_id: str | None, command: str, progress_raw: Any) -> list[Any]:
+    if not song_id:
+        raise InvalidInputError("compose or open a song first")
+    done, diff_md = refine_and_save(check_song_id(song_id), command, GALLERY)
+    progress = load_progress(progress_raw, CATALOG)
+    progress = progress.model_copy(update={"history": [*progress.history, done.entry.song_id][-200:]})
+    gallery = views.gallery_html(GALLERY.entries(), CATALOG, thumb_url)
+    return [progress.model_dump(), *studio_view(done.record), diff_md, gallery]
+
+
+@edge
 def ui_buy(card_id: str | None, progress_raw: Any) -> list[Any]:
     if not card_id:
         raise InvalidInputError("choose a card to buy")
@@ -265,6 +276,11 @@ def build_app() -> gr.Blocks:
                                                elem_id="k-share", buttons=["copy"])
                     with gr.Column(scale=2):
                         score = gr.HTML(elem_id="k-score")
+                with gr.Row():
+                    refine_text = gr.Textbox(label="Refine in words", max_length=200, scale=4, elem_id="k-refine",
+                                             placeholder="make it sadder · more intense in the chorus · calmer ending")
+                    refine_btn = gr.Button("✏️ Refine", scale=1, elem_id="k-refine-go")
+                diff_md = gr.Markdown(elem_id="k-diff")
                 with gr.Accordion("🔍 Why does it sound like this?", open=False):
                     why = gr.HTML()
             with gr.Tab("Gallery", id="gallery"):
@@ -282,6 +298,8 @@ def build_app() -> gr.Blocks:
             r.change(ui_cards_changed, [*radios, progress], [details], api_visibility="private")
         compose_btn.click(ui_compose, [commission_id, extra, *radios, seed, progress],
                           [progress, *studio_outputs, *card_outputs, gallery, tabs], api_visibility="private")
+        refine_btn.click(ui_refine, [song_id, refine_text, progress], [progress, *studio_outputs, diff_md, gallery],
+                         api_visibility="private")
         buy_btn.click(ui_buy, [shop, progress], [progress, *card_outputs], api_visibility="private")
         refresh.click(ui_gallery, None, [gallery], api_visibility="private")
 

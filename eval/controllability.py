@@ -31,8 +31,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def plan_scales(plan):
     """scale_at(t) from the plan: each section's own scale (a key change shifts it)."""
     spb = 60.0 / plan.tempo_bpm
-    spans = [(s.start_beat * spb, set(scale_pcs((plan.tonic_pc + s.tonic_shift) % 12, plan.scale)))
-             for s in plan.sections]
+    spans = [(s.start_beat * spb, set(scale_pcs(*plan.section_scale(s)))) for s in plan.sections]
 
     def scale_at(t: float) -> set[int]:
         current = spans[0][1]

@@ -18,7 +18,7 @@ Parts = dict[str, dict[str, list[Note]]]  # section_id -> track_id -> notes
 def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
                     parts: dict[str, list[Note]], density: float) -> SectionContext:
     shift = section.tonic_shift
-    tonic = (plan.tonic_pc + shift) % 12
+    tonic, scale = plan.section_scale(section)
     chords = [
         ChordSpan(start=section.start_beat + c.beat, dur=c.beats, root_pc=(c.root_pc + shift) % 12,
                   pcs=tuple((p + shift) % 12 for p in c.pcs), symbol=c.symbol, degree=c.degree)
@@ -26,7 +26,7 @@ def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
     ]
     lo, hi = track.low, track.high
     if track.role == "melody":
-        lift = REGISTER_LIFT.get(section.melodic_register, 0)
+        lift = REGISTER_LIFT.get(section.melodic_register, 0) + round(6 * section.emotion.valence)
         lo, hi = lo + lift, min(127, hi + lift)
     ev = section.emotion
     return SectionContext(
@@ -36,7 +36,7 @@ def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
         bars=section.bars,
         beats_per_bar=plan.beats_per_bar,
         tonic_pc=tonic,
-        scale_pcs=scale_pcs(tonic, plan.scale),
+        scale_pcs=scale_pcs(tonic, scale),
         chords=chords,
         emotion=EmotionVector(ev.energy, ev.valence, ev.tension, ev.intimacy, ev.motion),
         density=density,

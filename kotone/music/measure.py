@@ -68,7 +68,9 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     if hist.sum() > 0:
         maj = max(np.corrcoef(np.roll(MAJOR_PROFILE, k), hist)[0, 1] for k in range(12))
         mnr = max(np.corrcoef(np.roll(MINOR_PROFILE, k), hist)[0, 1] for k in range(12))
-        majorness = float(maj - mnr)
+        # key profiles alone cannot tell a key from its relative minor on short spans;
+        # the chords actually sounding over the bass can
+        majorness = float(0.5 * (maj - mnr) + 0.5 * (_major_chord_share(pitched, spb, dur) - 0.5) * 0.5)
     upper = [n for inst, n in pitched if n.pitch >= 48]
     weights = np.array([n.end - n.start for n in upper]) if upper else np.array([1.0])
     mean_pitch = float(np.average([n.pitch for n in upper], weights=weights)) if upper else 60.0
@@ -125,6 +127,26 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
         chord_richness=chord_richness, syncopation=sync, pc_entropy=entropy, pitched_parts=parts,
         swing=swing, timbre=_timbre(pm),
     )
+
+
+def _major_chord_share(pitched: list, spb: float, dur: float) -> float:
+    """Duration share of major (vs minor) triads among the chords over the bass, per beat."""
+    major = minor = 0
+    for b in np.arange(0, dur, spb):
+        sounding = [n for _, n in pitched if n.start <= b + 0.03 and n.end > b + 0.06]
+        if len(sounding) < 3:
+            continue
+        bass = min(n.pitch for n in sounding) % 12
+        pcs = {n.pitch % 12 for n in sounding}
+        for root in [bass, *sorted(pcs - {bass})]:  # prefer the chord rooted on the bass
+            if (root + 7) % 12 in pcs or (root + 6) % 12 not in pcs:
+                if (root + 4) % 12 in pcs and (root + 7) % 12 in pcs:
+                    major += 1
+                    break
+                if (root + 3) % 12 in pcs and (root + 7) % 12 in pcs:
+                    minor += 1
+                    break
+    return major / (major + minor) if major + minor else 0.5
 
 
 def _has_seventh(pcs: set[int]) -> bool:
@@ -214,3 +236,18 @@ def measure(pm: pretty_midi.PrettyMIDI) -> tuple[Params, Features]:
             value = raw[d]
         out[d] = float(np.clip(value, 0, 100))
     return Params(**out), f
+
+
+def measure_span(pm: pretty_midi.PrettyMIDI, start_s: float, end_s: float) -> Params:
+    """Measure only the notes sounding in [start_s, end_s) (e.g. one section), same tempo."""
+    tempo = float(pm.get_tempo_changes()[1][0]) if len(pm.get_tempo_changes()[1]) else 120.0
+    part = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    for inst in pm.instruments:
+        new = pretty_midi.Instrument(program=inst.program, is_drum=inst.is_drum, name=inst.name)
+        for n in inst.notes:
+            if start_s <= n.start < end_s:
+                new.notes.append(pretty_midi.Note(velocity=n.velocity, pitch=n.pitch, start=n.start - start_s,
+                                                  end=min(n.end, end_s) - start_s))
+        if new.notes:
+            part.instruments.append(new)
+    return measure(part)[0]
