@@ -69,8 +69,23 @@ def compose(choice: Mapping[str, str], seed: int, commission: Commission | None 
     t0 = time.perf_counter()
     plan = plan_song(cards, seed)
     t1 = time.perf_counter()
-    parts = arrange(plan)
+    passes: list[dict] = []
+    parts = arrange(plan, passes)
+    plan.traces.extend(critic_traces(passes))
     return finish_song(plan, parts, cards, commission, timings | {"plan": (t1 - t0) * 1000}, t1)
+
+
+def critic_traces(passes: list[dict]) -> list:
+    from kotone.domain.plan import IntentTrace, TraceFactor
+
+    return [IntentTrace(
+        decision_type="refinement_target", section_id=p["section_id"],
+        decision=(f"Regenerated the {p['dimension']} of the {p['section_id']}" if p["kept"]
+                  else f"Tried regenerating the {p['dimension']} of the {p['section_id']}; kept the first take"),
+        because=[TraceFactor(factor=f"critic.{p['dimension']}", value=f"{p['before']:.2f} → {p['after']:.2f}",
+                             implication="the weakest dimension of the section, below its threshold", weight=1.0)],
+        principle="Fix only the weakest element, then listen again (at most three passes).",
+    ) for p in passes]
 
 
 def finish_song(plan: SongPlan, parts: Parts, cards: Mapping[str, Card], commission: Commission | None,

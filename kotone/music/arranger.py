@@ -53,10 +53,48 @@ def section_seed(plan_seed: int, section_index: int, role: str, attempt: int = 0
     return (plan_seed * 1_000_003 + section_index * 7919 + ROLE_ORDER.index(role) * 104_729 + attempt * 15_485_863) % (2**32)
 
 
-def generate_section(plan: SongPlan, index: int, attempts: dict[str, int] | None = None) -> dict[str, list[Note]]:
-    """Generate every active track of one section, each role seeing the parts made before it."""
+MAX_PASSES = 3
+
+
+def generate_section(plan: SongPlan, index: int, traces: list | None = None) -> dict[str, list[Note]]:
+    """Generate one section, then (seed 002) score it and regenerate only the weakest
+    dimension's roles, at most MAX_PASSES times; motifs stay locked throughout."""
+    from kotone.music.critic import REGENERATE, score_section, weakest
+
+    attempts: dict[str, int] = {}
+    made = _generate_roles(plan, index, attempts)
     section = plan.sections[index]
-    attempts = attempts or {}
+    melody_track = plan.track("melody")
+    for _ in range(MAX_PASSES):
+        ctx = section_context(plan, section, melody_track or plan.tracks[0], made, 0.5)
+        ctx.motif_notes = _motif_notes(plan, section, ctx) if melody_track else []
+        scores = score_section(section, ctx, made)
+        weak = weakest(scores)
+        if weak is None:
+            break
+        dim, value = weak
+        for role in REGENERATE[dim]:
+            attempts[role] = attempts.get(role, 0) + 1
+        retry = _generate_roles(plan, index, attempts, keep=made, only=set(REGENERATE[dim]))
+        new_scores = score_section(section, ctx, retry)
+        if traces is not None:
+            traces.append({"section_id": section.section_id, "dimension": dim, "before": value,
+                           "after": new_scores[dim], "kept": new_scores[dim] > value})
+        if new_scores[dim] > value:
+            made = retry
+    return made
+
+
+def _motif_notes(plan: SongPlan, section: SectionSpec, ctx: SectionContext) -> list[Note]:
+    motifs = {m.motif_id: m for m in plan.motifs}
+    vel = int(62 + 40 * section.emotion.energy)
+    return [n for use in section.motif_usage for n in realize_motif(motifs[use.motif_id], use, ctx, vel)]
+
+
+def _generate_roles(plan: SongPlan, index: int, attempts: dict[str, int], keep: dict[str, list[Note]] | None = None,
+                    only: set[str] | None = None) -> dict[str, list[Note]]:
+    """Generate the section's roles in order; with ``only``, other roles are kept from ``keep``."""
+    section = plan.sections[index]
     made: dict[str, list[Note]] = {}
     tracks = {t.role: t for t in plan.tracks}
     for role in ROLE_ORDER:
@@ -64,15 +102,14 @@ def generate_section(plan: SongPlan, index: int, attempts: dict[str, int] | None
         behavior = section.track_behaviors.get(role)
         if track is None or behavior is None or not behavior.active:
             continue
+        if only is not None and keep is not None and role not in only:
+            if role in keep:
+                made[role] = list(keep[role])
+            continue
         ctx = section_context(plan, section, track, dict(made), behavior.density)
         rng = np.random.default_rng(section_seed(plan.seed, index, role, attempts.get(role, 0)))
         if role == "melody":
-            motifs = {m.motif_id: m for m in plan.motifs}
-            vel = int(62 + 40 * section.emotion.energy)
-            locked: list[Note] = []
-            for use in section.motif_usage:
-                locked.extend(realize_motif(motifs[use.motif_id], use, ctx, vel))
-            ctx.motif_notes = locked
+            ctx.motif_notes = _motif_notes(plan, section, ctx)
         notes = clip_to_section(generator_for(track, plan).generate(ctx, rng), ctx)
         if not track.is_drum:
             notes = resolve_clashes(notes, made, ctx, tracks, set(ctx.motif_notes))
@@ -92,8 +129,9 @@ def clip_to_section(notes: list[Note], ctx: SectionContext) -> list[Note]:
     return out
 
 
-def arrange(plan: SongPlan) -> Parts:
-    return {s.section_id: generate_section(plan, i) for i, s in enumerate(plan.sections)}
+def arrange(plan: SongPlan, log: list | None = None) -> Parts:
+    """All sections, each generated on its own; ``log`` collects the critic's passes."""
+    return {s.section_id: generate_section(plan, i, log) for i, s in enumerate(plan.sections)}
 
 
 def flatten(plan: SongPlan, parts: Parts) -> dict[str, list[Note]]:
