@@ -25,6 +25,7 @@ MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 KIT_BY_PROGRAM = {v: k for k, v in KIT_PROGRAMS.items() if k != "hand"}
 HAND_DRUMS = set(range(60, 70)) | {70, 54}
+ACCOMP_TOP = 72  # chords are read below C5, where the accompaniment lives
 
 
 def _n(x: float, lo: float, hi: float) -> float:
@@ -94,8 +95,8 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     sevenths = []
     for b in beat_times:
         # notes sounding through at least half of this beat (so arpeggios count, passing tones don't)
-        pcs = {n.pitch % 12 for _, n in pitched if min(n.end, b + spb) - max(n.start, b) >= 0.5 * spb
-               or (abs(n.start - b) < 0.03 and n.end - n.start >= 0.2 * spb)}
+        pcs = {n.pitch % 12 for _, n in pitched if n.pitch < ACCOMP_TOP and (
+               min(n.end, b + spb) - max(n.start, b) >= 0.5 * spb or (abs(n.start - b) < 0.03 and n.end - n.start >= 0.2 * spb))}
         if len(pcs) >= 3:
             sevenths.append(_has_seventh(pcs))
     chord_richness = float(np.mean(sevenths)) if sevenths else 0.0

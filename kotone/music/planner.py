@@ -411,7 +411,7 @@ def _plan_tracks(style: StyleMusic, inst: InstrumentMusic, intent: Params, gim: 
     supporting = [("bass", inst.programs.get("bass") or list(ROLE_PALETTES["bass"]), 28, 52)]
     if intent.complexity > 28 or (gim.effect in ("canon", "call_response") and intent.complexity > 25):
         supporting.append(("pad", inst.programs.get("pad") or list(ROLE_PALETTES["pad"]), 48, 79))
-    if intent.complexity > 50 or gim.effect in ("canon", "call_response"):
+    if intent.complexity > 45 or gim.effect in ("canon", "call_response"):
         supporting.append(("counter", inst.programs.get("counter") or list(ROLE_PALETTES["counter"]),
                            lead_center - 14, lead_center + 5))
     for role, cands, low, high in supporting:
@@ -448,7 +448,7 @@ def _orchestrate(cands: list[int] | tuple[int, ...], role: str, chosen: list[tup
     return min(cands, key=cost)
 
 
-PREFER_PENALTY = 60.0  # squared timbre points a non-card harmony program must win by
+PREFER_PENALTY = 25.0  # squared timbre points a non-card harmony program must win by
 
 
 def _plan_behaviors(sections: list[SectionSpec], tracks: list[TrackSpec], intent: Params,
