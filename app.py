@@ -20,7 +20,7 @@ from kotone.domain.errors import InvalidInputError, KotoneError
 from kotone.domain.progress import buy, check_unlocked, load_progress, new_progress, reward
 from kotone.pipeline import check_seed
 from kotone.store.gallery import Gallery, check_song_id
-from kotone.studio import compose_and_save, custom_commission
+from kotone.studio import compose_and_save, custom_commission, generated_commission, refine_and_save
 
 CATALOG = load_catalog()
 BOOK = load_book()
@@ -46,21 +46,28 @@ def thumb_url(song_id: str) -> str:
     return f"/gradio_api/file={GALLERY.song_dir(song_id) / 'thumb.png'}"
 
 
-def find_commission(commission_id: str | None, custom: dict | None) -> Commission | None:
+def find_commission(commission_id: str | None, extra: dict | None) -> Commission | None:
+    """A curated commission, or one generated/written in this browser session (``extra``)."""
     if not commission_id:
         return None
-    if custom and custom.get("id") == commission_id:
-        return Commission.model_validate(custom)
+    if extra and commission_id in extra:
+        return Commission.model_validate(extra[commission_id])
     return BOOK.get(commission_id)
 
 
-def board(progress_raw: Any, board_seed: int) -> tuple[str, Any]:
+def board(progress_raw: Any, board_seed: int, extra: dict | None) -> tuple[str, Any, dict]:
+    """Five curated commissions and one freshly generated (labelled by the interpreter)."""
     progress = load_progress(progress_raw, CATALOG)
+    rng = random.Random(board_seed)
     pool = sorted(BOOK.commissions.values(), key=lambda c: c.id)
     fresh = [c for c in pool if c.id not in progress.completed] or pool
-    picks = random.Random(board_seed).sample(fresh, min(BOARD_SIZE, len(fresh)))
+    picks = rng.sample(fresh, min(BOARD_SIZE - 1, len(fresh)))
+    generated = generated_commission(rng, BOOK)
+    picks.append(generated)
+    extra = {k: v for k, v in (extra or {}).items() if k.startswith("custom-")}
+    extra[generated.id] = generated.model_dump(mode="json")
     choices = [(views.commission_label(c, BOOK), c.id) for c in picks]
-    return views.board_html(picks, BOOK, progress.completed), gr.update(choices=choices, value=None)
+    return views.board_html(picks, BOOK, progress.completed), gr.update(choices=choices, value=None), extra
 
 
 def card_updates(progress_raw: Any) -> list[Any]:
@@ -129,7 +136,7 @@ def public_record(record: dict) -> dict:
 @edge
 def ui_load(progress_raw: Any, request: gr.Request) -> list[Any]:
     progress = load_progress(progress_raw, CATALOG) if progress_raw else new_progress(CATALOG)
-    board_html, pick = board(progress.model_dump(), random.randrange(1 << 30))
+    board_html, pick, extra = board(progress.model_dump(), random.randrange(1 << 30), {})
     studio: list[Any] = [gr.update()] * 8
     tab = gr.update()
     song_id = (request.query_params.get("song") if request else None) or ""
@@ -140,27 +147,28 @@ def ui_load(progress_raw: Any, request: gr.Request) -> list[Any]:
         except KotoneError as exc:
             gr.Warning(f"That song link does not open: {exc}")
     gallery = views.gallery_html(GALLERY.entries(), CATALOG, thumb_url)
-    return [progress.model_dump(), board_html, pick, *card_updates(progress.model_dump()), gallery, *studio, tab]
+    return [progress.model_dump(), extra, board_html, pick, *card_updates(progress.model_dump()), gallery, *studio,
+            tab]
 
 
 @edge
-def ui_new_board(progress_raw: Any) -> list[Any]:
-    return list(board(progress_raw, random.randrange(1 << 30)))
+def ui_new_board(progress_raw: Any, extra: dict | None) -> list[Any]:
+    return list(board(progress_raw, random.randrange(1 << 30), extra))
 
 
 @edge
-def ui_take(commission_id: str | None, custom: dict | None) -> list[Any]:
-    commission = find_commission(commission_id, custom)
+def ui_take(commission_id: str | None, extra: dict | None) -> list[Any]:
+    commission = find_commission(commission_id, extra)
     if commission is None:
         raise InvalidInputError("pick a commission from the list first")
     return [commission.id, views.request_html(commission, BOOK), gr.update(selected=COMPOSE_TAB)]
 
 
 @edge
-def ui_custom(text: str) -> list[Any]:
+def ui_custom(text: str, extra: dict | None) -> list[Any]:
     commission = custom_commission(text)
-    return [commission.model_dump(mode="json"), commission.id, views.request_html(commission, BOOK),
-            gr.update(selected=COMPOSE_TAB)]
+    extra = {**(extra or {}), commission.id: commission.model_dump(mode="json")}
+    return [extra, commission.id, views.request_html(commission, BOOK), gr.update(selected=COMPOSE_TAB)]
 
 
 @edge
@@ -171,13 +179,13 @@ def ui_cards_changed(style: str, instrument: str, mood: str, gimmick: str, progr
 
 
 @edge
-def ui_compose(commission_id: str | None, custom: dict | None, style: str, instrument: str, mood: str,
+def ui_compose(commission_id: str | None, extra: dict | None, style: str, instrument: str, mood: str,
                gimmick: str, seed: float | None, progress_raw: Any) -> list[Any]:
     progress = load_progress(progress_raw, CATALOG)
     choice = {"style": style, "instrument": instrument, "mood": mood, "gimmick": gimmick}
     check_unlocked(progress, CATALOG.resolve(choice))
     seed_value = check_seed(seed) if seed not in (None, "") else random.randrange(1 << 30)
-    commission = find_commission(commission_id, custom)
+    commission = find_commission(commission_id, extra)
     done = compose_and_save(choice, seed_value, commission, GALLERY)
     score = done.record.get("score") or {}
     progress, earned, gift = reward(progress, CATALOG, done.entry.song_id, commission.id if commission else None,
@@ -191,6 +199,17 @@ def ui_compose(commission_id: str | None, custom: dict | None, style: str, instr
     gallery = views.gallery_html(GALLERY.entries(), CATALOG, thumb_url)
     return [progress.model_dump(), *studio_view(done.record), *card_updates(progress.model_dump()), gallery,
             gr.update(selected=STUDIO_TAB)]
+
+
+@edge
+def ui_refine(song_id: str | None, command: str, progress_raw: Any) -> list[Any]:
+    if not song_id:
+        raise InvalidInputError("compose or open a song first")
+    done, diff_md = refine_and_save(check_song_id(song_id), command, GALLERY)
+    progress = load_progress(progress_raw, CATALOG)
+    progress = progress.model_copy(update={"history": [*progress.history, done.entry.song_id][-200:]})
+    gallery = views.gallery_html(GALLERY.entries(), CATALOG, thumb_url)
+    return [progress.model_dump(), *studio_view(done.record), diff_md, gallery]
 
 
 @edge
@@ -215,7 +234,7 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title="Atelier Kotone") as demo:
         progress = gr.BrowserState(new_progress(CATALOG).model_dump(), storage_key="kotone_progress_v1")
         commission_id = gr.State(None)
-        custom = gr.State(None)
+        extra = gr.State({})  # commissions generated or written in this session, by id
         song_id = gr.State(None)
         gr.HTML('<div id="k-title"><h1>🎼 Atelier Kotone</h1><p>Townsfolk bring wishes; you bring the Kotone.</p></div>')
         purse = gr.HTML()
@@ -257,6 +276,11 @@ def build_app() -> gr.Blocks:
                                                elem_id="k-share", buttons=["copy"])
                     with gr.Column(scale=2):
                         score = gr.HTML(elem_id="k-score")
+                with gr.Row():
+                    refine_text = gr.Textbox(label="Refine in words", max_length=200, scale=4, elem_id="k-refine",
+                                             placeholder="make it sadder · more intense in the chorus · calmer ending")
+                    refine_btn = gr.Button("✏️ Refine", scale=1, elem_id="k-refine-go")
+                diff_md = gr.Markdown(elem_id="k-diff")
                 with gr.Accordion("🔍 Why does it sound like this?", open=False):
                     why = gr.HTML()
             with gr.Tab("Gallery", id="gallery"):
@@ -265,15 +289,17 @@ def build_app() -> gr.Blocks:
         studio_outputs = [header, roll, audio, score, midi, share, why, song_id]
         card_outputs = [*radios, shop, purse]
 
-        demo.load(ui_load, [progress], [progress, board_html, pick, *card_outputs, gallery, *studio_outputs, tabs],
-                  api_visibility="private")
-        reshuffle.click(ui_new_board, [progress], [board_html, pick], api_visibility="private")
-        take.click(ui_take, [pick, custom], [commission_id, request_box, tabs], api_visibility="private")
-        own_go.click(ui_custom, [own_text], [custom, commission_id, request_box, tabs], api_visibility="private")
+        demo.load(ui_load, [progress], [progress, extra, board_html, pick, *card_outputs, gallery, *studio_outputs,
+                                        tabs], api_visibility="private")
+        reshuffle.click(ui_new_board, [progress, extra], [board_html, pick, extra], api_visibility="private")
+        take.click(ui_take, [pick, extra], [commission_id, request_box, tabs], api_visibility="private")
+        own_go.click(ui_custom, [own_text, extra], [extra, commission_id, request_box, tabs], api_visibility="private")
         for r in radios:
             r.change(ui_cards_changed, [*radios, progress], [details], api_visibility="private")
-        compose_btn.click(ui_compose, [commission_id, custom, *radios, seed, progress],
+        compose_btn.click(ui_compose, [commission_id, extra, *radios, seed, progress],
                           [progress, *studio_outputs, *card_outputs, gallery, tabs], api_visibility="private")
+        refine_btn.click(ui_refine, [song_id, refine_text, progress], [progress, *studio_outputs, diff_md, gallery],
+                         api_visibility="private")
         buy_btn.click(ui_buy, [shop, progress], [progress, *card_outputs], api_visibility="private")
         refresh.click(ui_gallery, None, [gallery], api_visibility="private")
 

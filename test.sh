@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh --dev
-.venv/bin/python -m ruff check kotone app.py eval training tests
+.venv/bin/python -m ruff check .
 exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,1 @@
+"""Evaluation harnesses (``python -m eval.interpreter``)."""

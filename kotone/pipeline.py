@@ -69,8 +69,23 @@ def compose(choice: Mapping[str, str], seed: int, commission: Commission | None 
     t0 = time.perf_counter()
     plan = plan_song(cards, seed)
     t1 = time.perf_counter()
-    parts = arrange(plan)
+    passes: list[dict] = []
+    parts = arrange(plan, passes)
+    plan.traces.extend(critic_traces(passes))
     return finish_song(plan, parts, cards, commission, timings | {"plan": (t1 - t0) * 1000}, t1)
+
+
+def critic_traces(passes: list[dict]) -> list:
+    from kotone.domain.plan import IntentTrace, TraceFactor
+
+    return [IntentTrace(
+        decision_type="refinement_target", section_id=p["section_id"],
+        decision=(f"Regenerated the {p['dimension']} of the {p['section_id']}" if p["kept"]
+                  else f"Tried regenerating the {p['dimension']} of the {p['section_id']}; kept the first take"),
+        because=[TraceFactor(factor=f"critic.{p['dimension']}", value=f"{p['before']:.2f} → {p['after']:.2f}",
+                             implication="the weakest dimension of the section, below its threshold", weight=1.0)],
+        principle="Fix only the weakest element, then listen again (at most three passes).",
+    ) for p in passes]
 
 
 def finish_song(plan: SongPlan, parts: Parts, cards: Mapping[str, Card], commission: Commission | None,
@@ -116,3 +131,29 @@ def write_song_files(song: Song, out_dir: Path) -> dict[str, Path]:
     js = out_dir / "song.json"
     js.write_text(json.dumps(song_summary(song), indent=1, ensure_ascii=False), encoding="utf-8")
     return {"midi": mid, "json": js}
+
+
+def song_from_plan(plan: SongPlan, commission: Commission | None = None) -> Song:
+    """Rebuild a song from its stored plan (generation is a pure function of the plan)."""
+    cards = resolve_cards(plan.cards)
+    t0 = time.perf_counter()
+    parts = arrange(plan)
+    return finish_song(plan, parts, cards, commission, {"plan": 0.0}, t0)
+
+
+def refine_song(song: Song, command: str, commission: Commission | None = None) -> tuple[Song, dict]:
+    """Apply a refinement command; only the named sections are regenerated. Returns the new
+    song and the musical diff against the old one."""
+    from kotone.music.refine import apply_refinement, musical_diff, parse_command
+
+    req = parse_command(command, song.plan)
+    t0 = time.perf_counter()
+    plan, parts = apply_refinement(song.plan, song.parts, req)
+    t1 = time.perf_counter()
+    new = finish_song(plan, parts, resolve_cards(plan.cards), commission, {"plan": (t1 - t0) * 1000}, t1)
+    diff = musical_diff(song.plan, song.parts, new.plan, new.parts, song.measured.as_dict(), new.measured.as_dict(),
+                        song.midi, new.midi)
+    diff["command"] = req.command
+    diff["delta"] = req.delta
+    diff["target_sections"] = req.sections
+    return new, diff

@@ -53,13 +53,35 @@ def compose_and_save(choice: Mapping[str, str], seed: int, commission: Commissio
                      gallery: Gallery | None = None, request_text: str | None = None,
                      parent: str | None = None) -> Composed:
     song = compose(choice, seed, commission)
-    gallery = gallery or Gallery()
+    return save_song(song, commission, gallery or Gallery(), request_text, parent)
+
+
+def save_song(song: Song, commission: Commission | None, gallery: Gallery, request_text: str | None = None,
+              parent: str | None = None, extra: dict | None = None) -> Composed:
     with tempfile.TemporaryDirectory(dir=gallery.songs_dir, prefix=".work-") as tmp:
         files = render_files(song, Path(tmp))
-        record = song_record(song, commission, request_text, parent)
+        record = {**song_record(song, commission, request_text, parent), **(extra or {})}
         entry = gallery.save(record, files)
     record["song_id"] = entry.song_id
     return Composed(entry=entry, song=song, record=record)
+
+
+def refine_and_save(song_id: str, command: str, gallery: Gallery | None = None) -> tuple[Composed, str]:
+    """Refine a saved song in words; the new version is saved beside the old (parent link)."""
+    from kotone.domain.commissions import Commission as _Commission
+    from kotone.domain.plan import SongPlan
+    from kotone.music.refine import diff_markdown
+    from kotone.pipeline import refine_song, song_from_plan
+
+    gallery = gallery or Gallery()
+    old = gallery.load(song_id)
+    commission = _Commission.model_validate(old["commission"]) if old.get("commission") else None
+    song = song_from_plan(SongPlan.model_validate(old["plan"]), commission)
+    new, diff = refine_song(song, command, commission)
+    md = diff_markdown(diff, diff["command"])
+    done = save_song(new, commission, gallery, old.get("request"), parent=song_id,
+                     extra={"refinement": {**diff, "markdown": md}})
+    return done, md
 
 
 def song_record(song: Song, commission: Commission | None, request_text: str | None, parent: str | None) -> dict:
@@ -73,6 +95,7 @@ def song_record(song: Song, commission: Commission | None, request_text: str | N
         "card_names": {slot: catalog.get(cid).name for slot, cid in song.plan.cards.items()},
         "seed": song.plan.seed,
         "commission_id": commission.id if commission else None,
+        "commission": commission.model_dump(mode="json") if commission else None,
         "request": request_text or (commission.text if commission else None),
         "client": {"name": person.name, "portrait": person.portrait} if person else None,
         "parent": parent,
@@ -97,3 +120,17 @@ def custom_commission(text: str) -> Commission:
     digest = hashlib.sha256(result.params.model_dump_json().encode() + text.encode()).hexdigest()[:10]
     return _Commission(id=f"custom-{digest}", townsperson="you", text=" ".join(text.split()),
                        target=result.params, reward=100, difficulty=3)
+
+
+def generated_commission(rng, book) -> Commission:
+    """A fresh commission from the request grammar, its hidden target labelled by the
+    default interpreter (the same one that reads the player's own requests)."""
+    import kotone.interpret.backends  # noqa: F401
+    from kotone.assets import tag_vocabulary
+    from kotone.domain.commissions import Commission as _Commission
+    from kotone.interpret.base import get_interpreter
+    from kotone.interpret.commission_gen import generate_commission
+
+    person = rng.choice(sorted(book.people))
+    row = generate_commission(rng, person, get_interpreter(), vocabulary=tag_vocabulary())
+    return _Commission.model_validate(row)

@@ -136,7 +136,10 @@ def song_header_html(record: Mapping[str, Any]) -> str:
     who = f"{e(client.get('portrait', ''))} {e(client.get('name', ''))}" if client else "A free composition"
     req = record.get("request")
     cards = " · ".join(f"{SLOT_ICONS.get(s, '')} {e(n)}" for s, n in (record.get("card_names") or {}).items())
-    return (f'<div class="k-song-head"><h2>{e(record.get("title", "Untitled"))}</h2>'
+    parent = record.get("parent")
+    version = (f' <a href="?song={e(parent)}" target="_blank" class="k-meta">(refined from the earlier version)</a>'
+               if parent else "")
+    return (f'<div class="k-song-head"><h2>{e(record.get("title", "Untitled"))}{version}</h2>'
             f'<div class="k-meta">{e(plan.get("key_name", ""))} · {float(plan.get("tempo_bpm", 0)):.0f} bpm · '
             f'{e(plan.get("meter", ""))} · {float(record.get("duration_s", 0)):.0f} s</div>'
             f"<div>{cards}</div>"

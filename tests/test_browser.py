@@ -81,3 +81,22 @@ def test_play_a_commission_and_open_the_share_link(app_server, tmp_path):
     # the served file URL carries a hash of the audio bytes: same path means the same audio
     assert second["audio"].split("file=")[-1] == first["audio"].split("file=")[-1]
     assert first["audio"].endswith((".ogg", ".wav"))
+
+
+@pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium / chromedriver not installed (see README)")
+def test_own_request_is_interpreted_and_shown_escaped(app_server):
+    d = make_driver()
+    try:
+        d.get(app_server["url"])
+        wait_for(d, "#k-pick label")
+        d.execute_script("document.querySelectorAll('details, .label-wrap').forEach(e => e.click && e.click())")
+        box = wait_for(d, "textarea[placeholder*='first snow']")[0]
+        d.execute_script("arguments[0].scrollIntoView()", box)
+        box.send_keys("a lullaby <b id='xss'>with bells</b> for my cat")
+        buttons = [b for b in d.find_elements("css selector", "button") if "Ask the atelier" in b.text]
+        d.execute_script("arguments[0].click();", buttons[0])
+        shown = wait_for(d, ".k-request-box i", predicate=lambda els: els and "lullaby" in els[0].text)[0]
+        assert "<b id='xss'>with bells</b>" in shown.text  # shown as text, not markup
+        assert not d.find_elements("css selector", "#xss")
+    finally:
+        d.quit()

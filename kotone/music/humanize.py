@@ -7,15 +7,22 @@ import numpy as np
 from kotone.domain.plan import SongPlan
 from kotone.music.types import Note
 
-PITCHED_LEGATO_ROLES = ("melody", "counter", "harmony")
+PITCHED_LEGATO_ROLES = ("melody", "counter", "harmony", "bass")
 
 
 def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[Note]]:
     """Return new note lists; deterministic given the plan seed."""
-    rng = np.random.default_rng(plan.seed + 99)
     out: dict[str, list[Note]] = {}
     for role, notes in tracks.items():
-        out[role] = [_humanize_note(plan, role, n, rng) for n in notes]
+        # one generator per (section, role): re-generating a section leaves the others untouched
+        rngs: dict[int, np.random.Generator] = {}
+        res = []
+        for n in notes:
+            idx = _section_index(plan, n.start)
+            if idx not in rngs:
+                rngs[idx] = np.random.default_rng([plan.seed, 99, idx, ROLE_SALT.get(role, 0)])
+            res.append(_humanize_note(plan, role, n, rngs[idx]))
+        out[role] = res
     if "fade_out" in plan.effects:
         last = plan.sections[-1]
         t0, t1 = last.start_beat, plan.total_beats
@@ -24,11 +31,18 @@ def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[No
     return out
 
 
-def _section_at(plan: SongPlan, beat: float):
-    for s in plan.sections:
+ROLE_SALT = {"drums": 1, "bass": 2, "harmony": 3, "pad": 4, "melody": 5, "counter": 6, "texture": 7}
+
+
+def _section_index(plan: SongPlan, beat: float) -> int:
+    for i, s in enumerate(plan.sections):
         if s.start_beat <= beat < s.start_beat + s.bars * plan.beats_per_bar:
-            return s
-    return plan.sections[-1]
+            return i
+    return len(plan.sections) - 1
+
+
+def _section_at(plan: SongPlan, beat: float):
+    return plan.sections[_section_index(plan, beat)]
 
 
 def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator) -> Note:
@@ -52,10 +66,13 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
     vel = lo + (vel - 1) / 126 * (hi - lo) * 1.25 if role != "drums" else vel
     # articulation
     if role in PITCHED_LEGATO_ROLES:
-        if plan.articulation == "legato" or ev.intimacy > 0.75:
-            dur *= 1.04
-        elif plan.articulation == "staccato" or ev.motion > 0.8:
-            dur *= 0.6
+        # warm songs are played legato, cool ones detached (notes come in at 0.95 of their slot)
+        dur *= (0.2 + 0.95 * plan.intent.warmth / 100) / 0.95
+    # stay inside the note's own section: sections can then be regenerated independently
+    sec_start = sec.start_beat
+    sec_end = sec.start_beat + sec.bars * plan.beats_per_bar
+    start = min(max(start, sec_start), sec_end - 0.05)
+    dur = min(dur, sec_end - start)
     return Note(round(start, 4), max(0.03, round(dur, 4)), n.pitch, int(np.clip(round(vel), 1, 127)))
 
 

@@ -8,6 +8,7 @@ without it the raw 0-100 feature blend is returned.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,7 @@ MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 KIT_BY_PROGRAM = {v: k for k, v in KIT_PROGRAMS.items() if k != "hand"}
 HAND_DRUMS = set(range(60, 70)) | {70, 54}
+ACCOMP_TOP = 72  # chords are read below C5, where the accompaniment lives
 
 
 def _n(x: float, lo: float, hi: float) -> float:
@@ -67,38 +69,53 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     if hist.sum() > 0:
         maj = max(np.corrcoef(np.roll(MAJOR_PROFILE, k), hist)[0, 1] for k in range(12))
         mnr = max(np.corrcoef(np.roll(MINOR_PROFILE, k), hist)[0, 1] for k in range(12))
-        majorness = float(maj - mnr)
+        # key profiles alone cannot tell a key from its relative minor on short spans;
+        # the chords actually sounding over the bass can
+        majorness = float(0.5 * (maj - mnr) + 0.5 * (_major_chord_share(pitched, spb, dur) - 0.5) * 0.5)
     upper = [n for inst, n in pitched if n.pitch >= 48]
     weights = np.array([n.end - n.start for n in upper]) if upper else np.array([1.0])
     mean_pitch = float(np.average([n.pitch for n in upper], weights=weights)) if upper else 60.0
     high = float(np.mean([n.pitch >= 76 for n in upper])) if upper else 0.0
     lowmid_w = sum(n.end - n.start for _, n in pitched if 43 <= n.pitch <= 64)
     total_w = sum(n.end - n.start for _, n in pitched) or 1.0
-    # articulation: sounding time / inter-onset gap, per pitched instrument
-    leg = []
+    # articulation: each note's length over the gap to the next onset in its part (1 = legato)
+    ratios = []
     for inst in pm.instruments:
         if inst.is_drum or len(inst.notes) < 3:
             continue
-        on = sorted({round(n.start, 3) for n in inst.notes})
-        gaps = np.diff(on)
-        gaps = gaps[gaps > 0.05]
-        if len(gaps):
-            leg.append(float(np.clip(np.median([n.end - n.start for n in inst.notes]) / np.median(gaps), 0, 1.5)))
-    legato = float(np.mean(leg)) if leg else 0.5
-    # harmony: distinct pitch classes sounding at each beat
-    beats = np.arange(0, dur, spb)
-    rich = []
-    for b in beats:
-        pcs = {n.pitch % 12 for _, n in pitched if n.start <= b + 0.02 and n.end > b + 0.05}
-        if pcs:
-            rich.append(len(pcs) >= 4)
-    chord_richness = float(np.mean(rich)) if rich else 0.0
-    # rhythm: onsets off the eighth grid (syncopation) and swing of off-beat eighths
-    onsets = np.array([n.start for _, n in pitched]) / spb
-    frac8 = (onsets * 2) % 1.0
-    off8 = np.minimum(frac8, 1 - frac8)
-    frac4 = onsets % 1.0
-    sync = float(np.mean((np.abs(frac4 - 0.5) < 0.08) | ((off8 > 0.2) & (off8 < 0.45)))) if len(onsets) else 0.0
+        onsets = sorted({round(n.start, 3) for n in inst.notes})
+        nxt = dict(itertools.pairwise(onsets))
+        for n in inst.notes:
+            gap = nxt.get(round(n.start, 3), 0.0) - n.start
+            if 0.05 < gap < 4.0:
+                ratios.append(min(1.2, (n.end - n.start) / gap))
+    legato = float(np.mean(ratios)) if ratios else 0.5
+    # harmony: share of beats whose sounding pitch classes contain a seventh chord
+    beat_times = np.arange(0, dur, spb)
+    sevenths = []
+    for b in beat_times:
+        # notes sounding through at least half of this beat (so arpeggios count, passing tones don't)
+        pcs = {n.pitch % 12 for _, n in pitched if n.pitch < ACCOMP_TOP and (
+               min(n.end, b + spb) - max(n.start, b) >= 0.5 * spb or (abs(n.start - b) < 0.03 and n.end - n.start >= 0.2 * spb))}
+        if len(pcs) >= 3:
+            sevenths.append(_has_seventh(pcs))
+    chord_richness = float(np.mean(sevenths)) if sevenths else 0.0
+    # rhythm: syncopation = onsets off the beat whose part plays nothing on the next beat
+    # (the note carries across it); swing = how late the off-beat eighths sit
+    sync_flags = []
+    for inst in pm.instruments:
+        if inst.is_drum or len(inst.notes) < 2:
+            continue
+        on = sorted({round(n.start / spb, 3) for n in inst.notes})
+        for a, nxt in itertools.pairwise(on):
+            frac = a % 1.0
+            if 0.1 < frac < 0.9:
+                sync_flags.append(nxt > np.floor(a) + 1.08)
+            else:
+                sync_flags.append(False)
+    sync = float(np.mean(sync_flags)) if sync_flags else 0.0
+    onset_b = np.array([n.start for _, n in pitched]) / spb
+    frac4 = onset_b % 1.0
     near_off = frac4[(frac4 > 0.45) & (frac4 < 0.75)]
     swing = float(np.clip(np.median(near_off) - 0.5, 0, 0.25) / 0.25) if len(near_off) > 8 else 0.0
     pcs_w = hist / hist.sum() if hist.sum() > 0 else hist
@@ -111,6 +128,35 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
         chord_richness=chord_richness, syncopation=sync, pc_entropy=entropy, pitched_parts=parts,
         swing=swing, timbre=_timbre(pm),
     )
+
+
+def _major_chord_share(pitched: list, spb: float, dur: float) -> float:
+    """Duration share of major (vs minor) triads among the chords over the bass, per beat."""
+    major = minor = 0
+    for b in np.arange(0, dur, spb):
+        sounding = [n for _, n in pitched if n.start <= b + 0.03 and n.end > b + 0.06]
+        if len(sounding) < 3:
+            continue
+        bass = min(n.pitch for n in sounding) % 12
+        pcs = {n.pitch % 12 for n in sounding}
+        for root in [bass, *sorted(pcs - {bass})]:  # prefer the chord rooted on the bass
+            if (root + 7) % 12 in pcs or (root + 6) % 12 not in pcs:
+                if (root + 4) % 12 in pcs and (root + 7) % 12 in pcs:
+                    major += 1
+                    break
+                if (root + 3) % 12 in pcs and (root + 7) % 12 in pcs:
+                    minor += 1
+                    break
+    return major / (major + minor) if major + minor else 0.5
+
+
+def _has_seventh(pcs: set[int]) -> bool:
+    """True when ``pcs`` contain a root with a third, a fifth and a seventh above it."""
+    for r in pcs:
+        if ({(r + 3) % 12, (r + 4) % 12} & pcs and {(r + 6) % 12, (r + 7) % 12} & pcs
+                and {(r + 10) % 12, (r + 11) % 12} & pcs):
+            return True
+    return False
 
 
 def _timbre(pm: pretty_midi.PrettyMIDI) -> dict[str, float]:
@@ -137,33 +183,72 @@ def raw_dims(f: Features) -> dict[str, float]:
     """Each dim as a 0-100 blend of features, before calibration."""
     t = f.timbre
     return {
-        "energy": 0.42 * _n(f.tempo_bpm, 55, 175) + 0.23 * _n(f.notes_per_s, 1, 14)
-        + 0.2 * _n(f.mean_velocity, 40, 110) + 0.15 * _n(f.drum_hits_per_beat, 0, 3),
-        "warmth": 0.55 * t["warmth"] + 0.15 * f.lowmid_fraction * 100 + 0.15 * _n(f.legato, 0.4, 1.1)
-        + 0.15 * (100 - _n(f.mean_velocity, 45, 110)),
-        "brightness": 0.45 * _n(f.majorness, -0.25, 0.25) + 0.3 * _n(f.mean_pitch, 56, 78)
-        + 0.1 * f.high_fraction * 100 + 0.15 * t["brightness"],
+        "energy": 0.3 * _n(f.tempo_bpm, 55, 175) + 0.2 * _n(f.notes_per_s, 1, 14)
+        + 0.35 * _n(f.mean_velocity, 40, 110) + 0.15 * _n(f.drum_hits_per_beat, 0, 3),
+        "warmth": 0.5 * t["warmth"] + 0.3 * _n(f.legato, 0.45, 1.05) + 0.1 * f.lowmid_fraction * 100
+        + 0.1 * (100 - _n(f.mean_velocity, 45, 110)),
+        "brightness": 0.2 * _n(f.majorness, -0.25, 0.25) + 0.4 * _n(f.mean_pitch, 54, 80)
+        + 0.15 * f.high_fraction * 100 + 0.25 * t["brightness"],
         "acousticness": t["acousticness"],
         "complexity": 0.35 * f.chord_richness * 100 + 0.2 * _n(f.syncopation, 0.05, 0.5)
         + 0.2 * _n(f.pc_entropy, 2.3, 3.3) + 0.25 * _n(f.pitched_parts, 2, 6),
-        "nostalgia": 0.75 * t["nostalgia"] + 0.25 * f.swing * 100,
+        "nostalgia": 0.6 * t["nostalgia"] + 0.4 * f.swing * 100,
     }
 
 
+# The rubric features each dimension is measured from (SPEC §2).
+FEATURES_BY_DIM: dict[str, tuple[str, ...]] = {
+    "energy": ("tempo_bpm", "notes_per_s", "mean_velocity", "drum_hits_per_beat"),
+    "warmth": ("timbre_warmth", "legato", "lowmid_fraction", "softness"),
+    "brightness": ("majorness", "mean_pitch", "high_fraction", "timbre_brightness"),
+    "acousticness": ("timbre_acousticness",),
+    "complexity": ("chord_richness", "syncopation", "pc_entropy", "pitched_parts", "notes_per_s"),
+    "nostalgia": ("timbre_nostalgia", "swing"),
+}
+
+
+def feature_vector(f: Features) -> dict[str, float]:
+    out = {k: float(v) for k, v in f.__dict__.items() if isinstance(v, (int, float))}
+    out.update({f"timbre_{k}": v for k, v in f.timbre.items()})
+    out["softness"] = 127.0 - f.mean_velocity
+    return out
+
+
 @lru_cache(maxsize=1)
-def calibration() -> dict[str, tuple[float, float]]:
+def calibration() -> dict[str, tuple[dict[str, float], float]]:
+    """Per dim: feature weights and offset fitted by eval/calibrate_measure.py (if present)."""
     if not (ASSETS_DIR / "measure_calibration.json").exists():
         return {}
     data = read_json("measure_calibration.json")
-    return {d: (float(v["scale"]), float(v["offset"])) for d, v in data["dims"].items()}
+    return {d: (dict(v["weights"]), float(v["offset"])) for d, v in data["dims"].items()}
 
 
 def measure(pm: pretty_midi.PrettyMIDI) -> tuple[Params, Features]:
     f = extract_features(pm)
-    raw = raw_dims(f)
     cal = calibration()
+    raw = raw_dims(f) if len(cal) < len(DIMS) else {}
+    vec = feature_vector(f)
     out = {}
     for d in DIMS:
-        a, b = cal.get(d, (1.0, 0.0))
-        out[d] = float(np.clip(a * raw[d] + b, 0, 100))
+        if d in cal:
+            weights, offset = cal[d]
+            value = offset + sum(w * vec[name] for name, w in weights.items())
+        else:
+            value = raw[d]
+        out[d] = float(np.clip(value, 0, 100))
     return Params(**out), f
+
+
+def measure_span(pm: pretty_midi.PrettyMIDI, start_s: float, end_s: float) -> Params:
+    """Measure only the notes sounding in [start_s, end_s) (e.g. one section), same tempo."""
+    tempo = float(pm.get_tempo_changes()[1][0]) if len(pm.get_tempo_changes()[1]) else 120.0
+    part = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    for inst in pm.instruments:
+        new = pretty_midi.Instrument(program=inst.program, is_drum=inst.is_drum, name=inst.name)
+        for n in inst.notes:
+            if start_s <= n.start < end_s:
+                new.notes.append(pretty_midi.Note(velocity=n.velocity, pitch=n.pitch, start=n.start - start_s,
+                                                  end=min(n.end, end_s) - start_s))
+        if new.notes:
+            part.instruments.append(new)
+    return measure(part)[0]

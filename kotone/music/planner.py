@@ -27,7 +27,15 @@ from kotone.domain.plan import (
 )
 from kotone.domain.scoring import blend_profile
 from kotone.domain.theory import PROGRESSIONS, build_chord, map_degree, pc_name
-from kotone.music.timbre import KIT_PROGRAMS, ROLE_PALETTES, pick_program, program_name
+from kotone.music.timbre import (
+    KIT_PROGRAMS,
+    ROLE_PALETTES,
+    TIMBRE_DIMS,
+    kit_timbre,
+    pick_program,
+    program_name,
+    program_timbre,
+)
 
 TARGET_SECONDS = (40.0, 52.0)
 MIN_SECONDS, MAX_SECONDS = 31.0, 58.0
@@ -41,6 +49,8 @@ TRACK_COLORS = {
     "counter": "#95e6cb",
     "texture": "#b8c4d6",
 }
+GOLDEN = 0.6180339887
+TEMPO_SLACK = 10  # bpm the energy may push a style outside its range
 BEATS_PER_BAR = {"4/4": 4.0, "3/4": 3.0, "6/8": 3.0}
 SWING_GROOVES = {"swing": 0.3, "shuffle": 0.33, "jig": 0.0}
 
@@ -57,7 +67,9 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
 
     e = intent.energy / 100
     lo, hi = style.tempo_range
-    tempo = float(round(lo + (hi - lo) * e + rng.uniform(-2, 2)))
+    t_style = lo + (hi - lo) * e
+    t_global = 50 + 130 * e
+    tempo = float(round(np.clip(0.5 * t_style + 0.5 * t_global + rng.uniform(-2, 2), lo - TEMPO_SLACK, hi + TEMPO_SLACK)))
     tempo = max(40.0, min(200.0, tempo))
     traces.append(_trace("tempo", f"Tempo {tempo:.0f} bpm", [
         ("style.tempo_range", f"{lo}-{hi} bpm", "the style sets the range", 0.5),
@@ -65,7 +77,7 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
     ], principle="Tempo is the strongest single cue for musical energy."))
 
     brightness = intent.brightness + 12 * mood.valence
-    bucket = "dark" if brightness < 42 else "bright" if brightness > 60 else "neutral"
+    bucket = "dark" if brightness < 46 else "bright" if brightness > 56 else "neutral"
     scale = getattr(style.scales, bucket)
     tonic = int(rng.integers(0, 12))
     key_name = f"{pc_name(tonic)} {scale.replace('_', ' ')}"
@@ -76,9 +88,11 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
     ], principle="Major-like scales read as bright, minor-like and modal ones as dark."))
 
     bpb = BEATS_PER_BAR[style.meter]
-    extended = intent.complexity > 55
+    extended = float(np.clip((intent.complexity - 32) / 36, 0, 1))  # share of chords with a 7th
     effects = [gim.effect]
     swing = SWING_GROOVES.get(style.groove, 0.0)
+    if intent.nostalgia > 30:
+        swing = max(swing, 0.33 * (intent.nostalgia - 30) / 70)
     if gim.effect == "swing":
         swing = max(swing, 0.18 + 0.15 * gim.amount)
     if style.meter == "6/8":
@@ -119,13 +133,20 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
         effects=effects,
         audio_fx=audio_fx,
         articulation=mood.articulation,
-        dynamics=mood.dynamics,
-        chord_extensions=extended,
+        dynamics=_dynamics(mood, e),
+        chord_extensions=extended > 0.5,
         motifs=motifs,
         sections=sections,
         tracks=tracks,
         traces=traces,
     )
+
+
+def _dynamics(mood: MoodMusic, e: float) -> tuple[int, int]:
+    """Velocity range: mostly the energy, a little of the mood's own dynamics."""
+    lo = 0.75 * (30 + 45 * e) + 0.25 * mood.dynamics[0]
+    hi = 0.75 * (68 + 52 * e) + 0.25 * mood.dynamics[1]
+    return int(round(lo)), int(round(max(lo + 10, hi)))
 
 
 def _trace(kind: str, decision: str, factors: list[tuple[str, str, str, float]], *,
@@ -167,7 +188,7 @@ def _section_bars(total: int, form: list[tuple[str, float]]) -> list[int]:
 
 
 def _plan_sections(style: StyleMusic, mood: MoodMusic, intent: Params, tempo: float, bpb: float,
-                   tonic: int, scale: str, extended: bool, rng: np.random.Generator,
+                   tonic: int, scale: str, extended: float, rng: np.random.Generator,
                    traces: list[IntentTrace]) -> list[SectionSpec]:
     bar_s = bpb * 60.0 / tempo
     target = rng.uniform(*TARGET_SECONDS)
@@ -213,7 +234,7 @@ def _plan_sections(style: StyleMusic, mood: MoodMusic, intent: Params, tempo: fl
             ("style.progression_family", family, why, 0.5),
             ("key", f"{pc_name(tonic)} {scale}", "every chord is built from scale tones only", 0.3),
             ("intent.complexity", f"{intent.complexity:.0f}",
-             "sevenths added" if extended else "plain triads", 0.2),
+             f"{extended:.0%} of chords get a 7th", 0.2),
         ], section_id=kind, principle="Chords stacked from the scale keep any style/mood pairing consonant."))
         entry = SectionState(energy=round(prev_energy if prev_energy is not None else energy * 0.8, 3),
                              last_chord=prev_chord, melodic_register=prev_register,
@@ -230,7 +251,7 @@ def _plan_sections(style: StyleMusic, mood: MoodMusic, intent: Params, tempo: fl
 
 
 def _plan_chords(family: str, kind: str, nbars: int, bpb: float, tonic: int, scale: str,
-                 extended: bool, rng: np.random.Generator, energy: float) -> tuple[list[ChordEvent], str]:
+                 extended: float, rng: np.random.Generator, energy: float) -> tuple[list[ChordEvent], str]:
     table = PROGRESSIONS[family]
     key = {"intro": "verse", "outro": "chorus"}.get(kind, kind)
     options = table.get(key) or table["verse"]
@@ -242,12 +263,14 @@ def _plan_chords(family: str, kind: str, nbars: int, bpb: float, tonic: int, sca
     degrees = degrees[: int(np.ceil(nbars / bars_per_chord))]
     if kind == "outro":
         degrees[-1] = 1
+    offset = int(rng.integers(0, 1000))
     why = f"{family} {key} progression {'-'.join(map(str, prog))}"
     chords = []
     for i, deg in enumerate(degrees):
         beat = i * bars_per_chord * bpb
         beats = min(bars_per_chord * bpb, nbars * bpb - beat)
-        root, pcs, symbol = build_chord(tonic, scale, deg, extended)
+        # golden-ratio sequence: the share of 7th chords tracks ``extended`` closely
+        root, pcs, symbol = build_chord(tonic, scale, deg, bool(((i + offset) * GOLDEN) % 1.0 < extended))
         chords.append(ChordEvent(beat=beat, beats=beats, degree=map_degree(scale, deg), root_pc=root,
                                  pcs=list(pcs), symbol=symbol))
     return chords, why
@@ -350,58 +373,82 @@ def _bpb_of(section: SectionSpec) -> float:
     return total / section.bars
 
 
+# Rough share of the song's sounding time per role, for orchestrating toward the intent.
+ROLE_WEIGHT = {"melody": 1.0, "harmony": 1.6, "bass": 1.0, "drums": 0.5, "pad": 1.6, "counter": 0.7, "texture": 0.3}
+
+
 def _plan_tracks(style: StyleMusic, inst: InstrumentMusic, intent: Params, gim: GimmickMusic,
                  traces: list[IntentTrace]) -> list[TrackSpec]:
+    """Lead and harmony come from the instrument card, drums from the style; the supporting
+    parts (bass, pad, counter-line) are orchestrated so the whole band's timbre lands on the
+    intent's warmth, acousticness, brightness and nostalgia."""
     b = intent.brightness
-    lead_center = int(round(64 + (b - 50) * 0.2 + inst.register_shift))
+    lead_center = round(64 + (b - 50) * 0.35 + inst.register_shift)
+    chosen: list[tuple[str, float, dict[str, float]]] = []  # (role, weight, timbre)
     tracks: list[TrackSpec] = []
-    melody_prog = pick_program(inst.programs["melody"], intent, prefer_first=0.5)
-    if gim.effect == "bitcrush":
-        melody_prog = 80
-    tracks.append(TrackSpec(track_id="melody", name=program_name(melody_prog), role="melody",
-                            program=melody_prog, low=lead_center - 9, high=lead_center + 12,
-                            color=TRACK_COLORS["melody"]))
-    harm_prog = pick_program(inst.programs["harmony"], intent, prefer_first=0.5)
-    tracks.append(TrackSpec(track_id="harmony", name=program_name(harm_prog), role="harmony",
-                            program=harm_prog, low=48, high=76, color=TRACK_COLORS["harmony"]))
-    bass_cands = inst.programs.get("bass") or list(ROLE_PALETTES["bass"])
-    bass_prog = pick_program(bass_cands, intent, prefer_first=0.3 if inst.programs.get("bass") else 0.0)
-    tracks.append(TrackSpec(track_id="bass", name=program_name(bass_prog), role="bass",
-                            program=bass_prog, low=28, high=52, color=TRACK_COLORS["bass"]))
+
+    def add(role: str, program: int, low: int, high: int, **kw) -> None:
+        tracks.append(TrackSpec(track_id=role, name=kw.pop("name", program_name(program)), role=role,
+                                program=program, low=low, high=high, color=TRACK_COLORS[role], **kw))
+        timbre = kit_timbre(kw["kit"]) if kw.get("kit") else program_timbre(program)
+        chosen.append((role, ROLE_WEIGHT[role], timbre))
+
+    melody_prog = 80 if gim.effect == "bitcrush" else pick_program(inst.programs["melody"], intent, prefer_first=0.5)
+    add("melody", melody_prog, lead_center - 9, lead_center + 12)
+    card_harmony = list(inst.programs["harmony"])
+    add("harmony", _orchestrate(card_harmony + [p for p in ROLE_PALETTES["harmony"] if p not in card_harmony],
+                                "harmony", chosen, intent, prefer=card_harmony), 48, 76)
     if style.drum_kit != "none":
         kit = style.drum_kit
-        tracks.append(TrackSpec(track_id="drums", name=f"Drums ({kit})", role="drums",
-                                program=KIT_PROGRAMS[kit], is_drum=True, kit=kit, low=35, high=81,
-                                color=TRACK_COLORS["drums"]))
+        add("drums", KIT_PROGRAMS[kit], 35, 81, is_drum=True, kit=kit, name=f"Drums ({kit})")
         traces.append(_trace("rhythm_pattern", f"{style.groove} groove on a {kit} kit", [
             ("style.groove", style.groove, "the style's characteristic pattern", 0.6),
             ("intent.energy", f"{intent.energy:.0f}", "sets how many hits each bar gets", 0.4),
         ], track="drums", principle="The groove carries the style; density carries the energy."))
-    if intent.warmth > 55 or intent.energy < 35 or intent.complexity > 62:
-        pad_cands = inst.programs.get("pad") or list(ROLE_PALETTES["pad"])
-        pad_prog = pick_program(pad_cands, intent)
-        tracks.append(TrackSpec(track_id="pad", name=program_name(pad_prog), role="pad", program=pad_prog,
-                                low=48, high=79, color=TRACK_COLORS["pad"]))
-        traces.append(_trace("instrument_entry", f"Added a {program_name(pad_prog)} pad", [
-            ("intent.warmth", f"{intent.warmth:.0f}", "sustained pads round out the low mids", 0.5),
-            ("timbre", program_name(pad_prog), "nearest pad timbre to the blend", 0.5),
-        ], track="pad"))
-    if intent.complexity > 55 or gim.effect in ("canon", "call_response"):
-        cands = inst.programs.get("counter") or list(ROLE_PALETTES["counter"])
-        prog = pick_program(cands, intent)
-        tracks.append(TrackSpec(track_id="counter", name=program_name(prog), role="counter", program=prog,
-                                low=lead_center - 14, high=lead_center + 5, color=TRACK_COLORS["counter"]))
-        traces.append(_trace("instrument_entry", f"Added a {program_name(prog)} counter-line", [
-            ("intent.complexity", f"{intent.complexity:.0f}", "richer songs get a second voice", 0.7),
-            ("gimmick", gim.effect, "", 0.3),
-        ], track="counter"))
     texture = {"music_box_intro": 10, "rain": 8, "birdsong": 123, "vinyl_crackle": 4, "drone": 89}.get(gim.effect)
     if texture is not None:
-        if gim.effect == "vinyl_crackle":
-            texture = pick_program((4, 11, 0), intent)
-        tracks.append(TrackSpec(track_id="texture", name=program_name(texture), role="texture",
-                                program=texture, low=36, high=96, color=TRACK_COLORS["texture"]))
+        add("texture", texture, 36, 96)
+    supporting = [("bass", inst.programs.get("bass") or list(ROLE_PALETTES["bass"]), 28, 52)]
+    if intent.complexity > 28 or (gim.effect in ("canon", "call_response") and intent.complexity > 25):
+        supporting.append(("pad", inst.programs.get("pad") or list(ROLE_PALETTES["pad"]), 48, 79))
+    if intent.complexity > 45 or gim.effect in ("canon", "call_response"):
+        supporting.append(("counter", inst.programs.get("counter") or list(ROLE_PALETTES["counter"]),
+                           lead_center - 14, lead_center + 5))
+    for role, cands, low, high in supporting:
+        prog = _orchestrate(cands, role, chosen, intent)
+        add(role, prog, low, high)
+        if role != "bass":
+            traces.append(_trace("instrument_entry", f"Added a {program_name(prog)} {role}", [
+                ("intent.complexity", f"{intent.complexity:.0f}", "richer songs get more voices", 0.5),
+                ("band timbre", program_name(prog), "brings the band's timbre closest to the wish", 0.5),
+            ], track=role))
+    tracks.sort(key=lambda t: ROLE_ORDER_PLAN.index(t.role))
     return tracks
+
+
+ROLE_ORDER_PLAN = ("melody", "harmony", "bass", "drums", "pad", "counter", "texture")
+
+
+def _orchestrate(cands: list[int] | tuple[int, ...], role: str, chosen: list[tuple[str, float, dict[str, float]]],
+                 intent: Params, prefer: list[int] | None = None) -> int:
+    """The candidate that brings the weighted band timbre nearest the intent; programs in
+    ``prefer`` (the card's own) win unless another fits the wish clearly better."""
+    def band_error(prog: int) -> float:
+        items = [*chosen, (role, ROLE_WEIGHT[role], program_timbre(prog))]
+        total = sum(w for _, w, _ in items)
+        err = 0.0
+        for d in TIMBRE_DIMS:
+            avg = sum(w * t[d] for _, w, t in items) / total
+            err += (avg - getattr(intent, d)) ** 2
+        return err
+
+    def cost(prog: int) -> float:
+        return band_error(prog) + (0.0 if prefer is None or prog in prefer else PREFER_PENALTY)
+
+    return min(cands, key=cost)
+
+
+PREFER_PENALTY = 25.0  # squared timbre points a non-card harmony program must win by
 
 
 def _plan_behaviors(sections: list[SectionSpec], tracks: list[TrackSpec], intent: Params,

@@ -89,6 +89,7 @@ class SectionContext:
     groove: str  # the style card's groove, e.g. "swing"
     parts: dict[str, list[Note]] = field(default_factory=dict)
     motif_notes: list[Note] = field(default_factory=list)  # locked notes (melody only)
+    complexity: float = 0.5  # 0-1, the song's intended complexity (syncopation, ornament)
 
     @property
     def end_beat(self) -> float:

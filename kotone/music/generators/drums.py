@@ -89,6 +89,10 @@ class RuleDrums:
                 for j, i in enumerate(range(steps // 2, steps, 1 if dens > 0.75 else 2)):
                     drum = toms[min(2, j * 3 // max(1, steps // 2))]
                     notes.append(self._hit(drum, bar_start + i * 0.25, base_vel - 5 + 2 * j))
+            if rng.random() < 0.35 * dens:  # a ghost note now and then, different on every take
+                step = int(rng.integers(0, steps // 2)) * 2 + 1
+                notes.append(self._hit(HAT if rng.random() < 0.6 else SNARE, bar_start + step * 0.25,
+                                       int(base_vel * 0.45)))
             if bar == 0 and dens > 0.6 and ctx.section_type in ("chorus", "bridge"):
                 notes.append(self._hit(CRASH, bar_start, base_vel + 10))
         return notes

@@ -79,7 +79,7 @@ class RulePad:
         prev = None
         out = []
         for ch in ctx.chords:
-            voicing = voice_chord(ch.pcs[:3], 57, lo, hi, prev)
+            voicing = voice_chord(ch.pcs, 57, lo, hi, prev)
             prev = voicing
             out.extend(Note(ch.start, ch.dur * 0.99, p, vel) for p in voicing)
         return out

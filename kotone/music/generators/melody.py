@@ -15,6 +15,9 @@ FILL_RHYTHMS = {
 }
 
 
+SYNCOPATED = ([0.5, 1.0, 0.5, 1.0, 1.0], [0.75, 0.75, 0.5, 1.0, 1.0], [1.5, 1.5, 1.0], [0.5, 1.0, 1.0, 0.5, 1.0])
+
+
 def realize_motif(motif: Motif, use: MotifUse, ctx: SectionContext, vel: int) -> list[Note]:
     """Turn a motif reference into locked notes: transformation applied, first note on a chord tone."""
     steps = list(motif.interval_pattern)
@@ -117,6 +120,8 @@ def fill_phrase(ctx: SectionContext, t_start: float, t_end: float, prev: int, po
     """One phrase: chord tones on strong beats, scale steps between, a breath at the end."""
     lo, hi = ctx.register
     bpb = ctx.beats_per_bar
+    if rng.random() < 2.0 * (ctx.complexity - 0.25):
+        pool = SYNCOPATED
     rhythm = list(pool[int(rng.integers(0, len(pool)))])
     rest_tail = 1.0 if ctx.density < 0.8 else 0.5
     contour = 1 if rng.random() < 0.5 + 0.3 * ctx.emotion.valence else -1

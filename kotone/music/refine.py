@@ -1,0 +1,246 @@
+"""Refinement commands (seed 002): words -> emotion deltas on named sections -> only those
+sections are regenerated -> a musical diff of what changed and what was kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kotone.assets import load_catalog
+from kotone.domain.errors import InvalidInputError
+from kotone.domain.plan import EmotionVec, IntentTrace, SongPlan, TraceFactor
+from kotone.domain.theory import build_chord
+from kotone.music.arranger import Parts, generate_section
+from kotone.music.types import Note
+
+MAX_COMMAND_CHARS = 200
+MODE_PROGRESSIONS = {"dark": (1, 6, 4, 5), "bright": (1, 4, 5, 1)}
+WESTERN_BRIGHTISH = {"major", "lydian", "mixolydian", "dorian", "pentatonic_major"}
+WESTERN_DARKISH = {"minor", "dorian", "phrygian", "harmonic_minor", "pentatonic_minor", "blues_minor", "mixolydian"}
+
+# phrase -> emotion-axis deltas (seed 002's refinement table, extended)
+COMMANDS: dict[str, dict[str, float]] = {
+    "sadder": {"valence": -0.45, "energy": -0.1},
+    "darker": {"valence": -0.45},
+    "happier": {"valence": 0.45, "energy": 0.05},
+    "brighter": {"valence": 0.45},
+    "more intense": {"energy": 0.25, "tension": 0.2},
+    "more energetic": {"energy": 0.3, "motion": 0.15},
+    "louder": {"energy": 0.25},
+    "calmer": {"energy": -0.3, "tension": -0.2, "motion": -0.2},
+    "softer": {"energy": -0.25, "intimacy": 0.1},
+    "quieter": {"energy": -0.3},
+    "gentler": {"energy": -0.25, "tension": -0.15},
+    "more intimate": {"intimacy": 0.3, "energy": -0.1},
+    "more driving": {"motion": 0.3, "energy": 0.15},
+    "busier": {"motion": 0.3, "energy": 0.1},
+    "sparser": {"motion": -0.3, "energy": -0.1},
+    "more tension": {"tension": 0.3},
+    "more tense": {"tension": 0.3},
+    "resolve it": {"tension": -0.4, "valence": 0.1},
+    "more relaxed": {"tension": -0.3, "energy": -0.15},
+}
+SYNONYMS = {
+    "sad": "sadder", "melancholic": "sadder", "gloomier": "darker", "dark": "darker",
+    "happy": "happier", "cheerful": "happier", "joyful": "happier", "bright": "brighter",
+    "intense": "more intense", "bigger": "more intense", "epic": "more intense", "energetic": "more energetic",
+    "calm": "calmer", "slower": "calmer", "relaxing": "calmer", "peaceful": "calmer", "soft": "softer",
+    "quiet": "quieter", "gentle": "gentler", "intimate": "more intimate", "driving": "more driving",
+    "busy": "busier", "sparse": "sparser", "simpler": "sparser", "tense": "more tense", "relaxed": "more relaxed",
+    "resolved": "resolve it",
+}
+SECTION_WORDS = {
+    "intro": "intro", "beginning": "intro", "opening": "intro", "start": "intro",
+    "verse": "verse", "chorus": "chorus", "refrain": "chorus", "bridge": "bridge", "middle": "bridge",
+    "outro": "outro", "ending": "outro", "end": "outro", "finale": "outro",
+}
+
+
+@dataclass
+class RefineRequest:
+    command: str
+    delta: dict[str, float]
+    sections: list[str]  # section ids; all sections when the words name none
+    matched: list[str] = field(default_factory=list)
+
+
+def parse_command(text: object, plan: SongPlan) -> RefineRequest:
+    """Read a refinement request; unknown words or sections give a clear error."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("say how to change the song, e.g. “make it sadder” or “calmer ending”")
+    if len(text) > MAX_COMMAND_CHARS:
+        raise InvalidInputError(f"refinement requests are limited to {MAX_COMMAND_CHARS} characters")
+    words = re.sub(r"[^a-z ]+", " ", text.lower())
+    padded = f" {' '.join(words.split())} "
+    delta: dict[str, float] = {}
+    matched: list[str] = []
+    for phrase in sorted(COMMANDS, key=len, reverse=True):
+        if f" {phrase} " in padded:
+            matched.append(phrase)
+            padded = padded.replace(f" {phrase} ", " ")
+    for word, phrase in SYNONYMS.items():
+        if f" {word} " in padded and phrase not in matched:
+            matched.append(phrase)
+    if not matched:
+        raise InvalidInputError(
+            f"I don't know how to make it “{text.strip()[:60]}”. Try: sadder, happier, calmer, "
+            "more intense, more intimate, more driving, more tension, resolve it — optionally "
+            "with a section (intro, verse, chorus, bridge, ending)."
+        )
+    for phrase in matched:
+        for axis, v in COMMANDS[phrase].items():
+            delta[axis] = delta.get(axis, 0.0) + v
+    kinds = {SECTION_WORDS[w] for w in words.split() if w in SECTION_WORDS}
+    present = {s.section_type for s in plan.sections}
+    missing = kinds - present
+    if missing:
+        raise InvalidInputError(f"this song has no {', '.join(sorted(missing))}; its sections are "
+                                f"{', '.join(s.section_type for s in plan.sections)}")
+    sections = [s.section_id for s in plan.sections if not kinds or s.section_type in kinds]
+    return RefineRequest(command=text.strip(), delta=delta, sections=sections, matched=matched)
+
+
+def apply_refinement(plan: SongPlan, parts: Parts, req: RefineRequest) -> tuple[SongPlan, Parts]:
+    """A new plan with the emotion deltas applied to the named sections, and parts in which
+    only those sections are regenerated (every other section is carried over as is)."""
+    new = plan.model_copy(deep=True)
+    style = load_catalog().get(plan.cards["style"]).music
+    traces: list[IntentTrace] = []
+    for s in new.sections:
+        if s.section_id not in req.sections:
+            continue
+        before = s.emotion
+        s.emotion = EmotionVec(**{k: round(v, 3) for k, v in before.shifted(**req.delta).model_dump().items()})
+        _retune_behaviors(s)
+        if abs(req.delta.get("valence", 0.0)) >= 0.3:
+            _retune_mode(new, s, style.scales, "dark" if req.delta["valence"] < 0 else "bright", traces)
+        traces.append(IntentTrace(
+            decision_type="refinement_target", section_id=s.section_id,
+            decision=f"“{req.command}”: regenerated the {s.section_type}",
+            because=[TraceFactor(factor=f"emotion.{k}", value=f"{getattr(before, k):.2f} → {getattr(s.emotion, k):.2f}",
+                                 implication="asked for in words", weight=min(1.0, abs(v)))
+                     for k, v in req.delta.items()],
+            principle="Refine surgically: change only what was asked, keep the rest note for note.",
+        ))
+    new.traces = [*new.traces, *traces]
+    new_parts = {sid: ({r: list(n) for r, n in p.items()}) for sid, p in parts.items()}
+    for i, s in enumerate(new.sections):
+        if s.section_id in req.sections:
+            new_parts[s.section_id] = generate_section(new, i)
+    return new, new_parts
+
+
+def _retune_behaviors(s) -> None:
+    e, m = s.emotion.energy, s.emotion.motion
+    for role, b in s.track_behaviors.items():
+        if role == "drums":
+            b.density = round(float(np.clip(0.15 + 0.85 * e, 0, 1)), 3)
+            if s.section_type in ("intro", "outro") and e < 0.25:
+                b.active = False
+        elif role == "bass":
+            b.density = round(float(np.clip(0.2 + 0.8 * e, 0, 1)), 3)
+        elif role == "melody":
+            b.density = round(float(np.clip(0.25 + 0.75 * m, 0, 1)), 3)
+
+
+def _retune_mode(plan: SongPlan, s, scales, bucket: str, traces: list[IntentTrace]) -> None:
+    """A section asked to be clearly sadder (happier) moves to the style's dark (bright) scale."""
+    current = s.scale or plan.scale
+    v = s.emotion.valence
+    target = getattr(scales, bucket)
+    # Western modes read ambiguously (C dorian sounds like Bb major): go all the way
+    if bucket == "dark" and target in WESTERN_BRIGHTISH:
+        target = "minor"
+    if bucket == "bright" and target in WESTERN_DARKISH:
+        target = "major"
+    if target == current:
+        return
+    tonic = (plan.tonic_pc + s.tonic_shift) % 12
+    s.scale = target
+    # lean the harmony on the new tonic so the mode is heard: i-VI-iv-v / I-IV-V-I
+    cycle = MODE_PROGRESSIONS[bucket]
+    for k, ch in enumerate(s.chords):
+        degree = cycle[k % len(cycle)] if k < len(s.chords) - 1 or bucket == "bright" else 1
+        root, pcs, symbol = build_chord(tonic, target, degree, len(ch.pcs) > 3)
+        ch.degree, ch.root_pc, ch.pcs, ch.symbol = degree, root, list(pcs), symbol
+    traces.append(IntentTrace(
+        decision_type="scale_choice", section_id=s.section_id,
+        decision=(f"The {s.section_type} moves from {current.replace('_', ' ')} to {target.replace('_', ' ')}, "
+                  f"its chords leaning on the new tonic"),
+        because=[TraceFactor(factor="emotion.valence", value=f"{v:+.2f}", implication=f"leans {bucket}", weight=1.0)],
+        principle="Minor-like scales read as sadder, major-like ones as happier.",
+    ))
+
+
+def _stats(notes: list[Note]) -> dict[str, float]:
+    if not notes:
+        return {"notes": 0, "mean_pitch": 0.0, "mean_velocity": 0.0}
+    return {"notes": len(notes), "mean_pitch": round(float(np.mean([n.pitch for n in notes])), 1),
+            "mean_velocity": round(float(np.mean([n.velocity for n in notes])), 1)}
+
+
+def musical_diff(old: SongPlan, old_parts: Parts, new: SongPlan, new_parts: Parts,
+                 old_measured: dict[str, float], new_measured: dict[str, float],
+                 old_midi=None, new_midi=None) -> dict:
+    """What changed and what was kept, per section and track, plus the measured six dims
+    (of the whole song, and of each changed section measured on its own)."""
+    from kotone.music.measure import measure_span
+
+    spb = 60.0 / old.tempo_bpm
+    sections = []
+    for so, sn in zip(old.sections, new.sections, strict=True):
+        po, pn = old_parts.get(so.section_id, {}), new_parts.get(sn.section_id, {})
+        tracks = {}
+        for role in sorted(set(po) | set(pn)):
+            a, b = po.get(role, []), pn.get(role, [])
+            same = a == b
+            kept = len(set(a) & set(b))
+            tracks[role] = {"identical": same, "kept_notes": kept, "before": _stats(a), "after": _stats(b)}
+        emotion = {k: [getattr(so.emotion, k), getattr(sn.emotion, k)]
+                   for k in EmotionVec.model_fields if getattr(so.emotion, k) != getattr(sn.emotion, k)}
+        chords = [c.symbol for c in so.chords], [c.symbol for c in sn.chords]
+        changed = any(not t["identical"] for t in tracks.values())
+        span_measured = None
+        if changed and old_midi is not None and new_midi is not None:
+            t0, t1 = so.start_beat * spb, (so.start_beat + so.bars * old.beats_per_bar) * spb
+            a, b = measure_span(old_midi, t0, t1), measure_span(new_midi, t0, t1)
+            span_measured = {d: [round(getattr(a, d), 1), round(getattr(b, d), 1)] for d in a.as_dict()}
+        sections.append({
+            "section": so.section_id, "changed": changed, "measured": span_measured,
+            "emotion": emotion, "chords": None if chords[0] == chords[1] else {"before": chords[0], "after": chords[1]},
+            "scale": None if so.scale == sn.scale else {"before": so.scale or old.scale, "after": sn.scale or new.scale},
+            "tracks": tracks,
+        })
+    measured = {d: [round(old_measured[d], 1), round(new_measured[d], 1)] for d in old_measured}
+    return {"sections": sections, "measured": measured}
+
+
+def diff_markdown(diff: dict, command: str) -> str:
+    lines = [f"### Musical diff — “{command}”"]
+    for s in diff["sections"]:
+        if not s["changed"]:
+            lines.append(f"- **{s['section']}**: kept note for note")
+            continue
+        bits = []
+        for k, (a, b) in s["emotion"].items():
+            bits.append(f"{k} {a:.2f}→{b:.2f}")
+        if s["scale"]:
+            bits.append(f"scale {s['scale']['before'].replace('_', ' ')}→{s['scale']['after'].replace('_', ' ')}")
+        if s["chords"]:
+            bits.append(f"chords {' '.join(s['chords']['before'])} → {' '.join(s['chords']['after'])}")
+        lines.append(f"- **{s['section']}** regenerated: " + ", ".join(bits))
+        if s.get("measured"):
+            moved = [f"{d} {a:.0f}→{b:.0f}" for d, (a, b) in s["measured"].items() if abs(a - b) >= 2]
+            if moved:
+                lines.append(f"  - measured in this section: {', '.join(moved)}")
+        for role, t in s["tracks"].items():
+            if not t["identical"]:
+                a, b = t["before"], t["after"]
+                lines.append(f"  - {role}: {a['notes']}→{b['notes']} notes, mean pitch {a['mean_pitch']}→"
+                             f"{b['mean_pitch']}, velocity {a['mean_velocity']}→{b['mean_velocity']}")
+    moved = [f"{d} {a:.0f}→{b:.0f}" for d, (a, b) in diff["measured"].items() if abs(a - b) >= 1]
+    lines.append("- **measured**: " + (", ".join(moved) if moved else "no dimension moved by a point or more"))
+    return "\n".join(lines)
