@@ -260,3 +260,31 @@ def test_report_card_selection_rules() -> None:
     worse_scale = {**better, "in_scale_ratio": 0.9}
     ok, verdicts = compare("melody", worse_scale, base)
     assert not ok and "NO" in verdicts["in_scale_ratio"]
+
+
+def test_ngram_filter_blocks_training_runs(tmp_path) -> None:  # noqa: ANN001
+    from eval.music_metrics import NgramIndex, melodic_units
+    from kotone.music.experts.memory import NgramFilter
+
+    train = [[(2, 4), (2, 4), (1, 4), (-1, 4), (-2, 4)], [(0, 8), (0, 8), (0, 8)]]
+    filt = NgramFilter.build(train, 3)
+    assert filt.contains([(2, 4), (2, 4), (1, 4)]) and not filt.contains([(2, 4), (2, 4), (2, 4)])
+    filt.save(tmp_path / "f.npy")
+    assert NgramFilter.load(tmp_path / "f.npy").hashes.tolist() == filt.hashes.tolist()
+    # Block the 3-grams the model produces freely: with the filter on, (almost) none come back.
+    gen = debug_expert("melody", seed=4)
+    ctx = make_ctx("melody")
+    free = [melodic_units(gen.generate(ctx, np.random.default_rng(s)))[1:] for s in range(12)]
+    blocked = NgramFilter.build(free, 3)
+    index = NgramIndex(free)
+
+    def copied(seeds: range) -> float:
+        runs = [melodic_units(gen.generate(ctx, np.random.default_rng(s)))[1:] for s in seeds]
+        grams = [tuple(u[i : i + 3]) for u in runs for i in range(len(u) - 2)]
+        return sum(index.contains(g) for g in grams) / max(1, len(grams))
+
+    before = copied(range(12))
+    gen.ngram_filter = blocked
+    after = copied(range(12))
+    assert before == 1.0 and after < 0.2
+    check_notes(gen.generate(ctx, np.random.default_rng(0)), ctx, "melody")

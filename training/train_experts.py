@@ -13,6 +13,7 @@ logs offline unless ``--wandb-mode online``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -26,6 +27,7 @@ import torch
 from torch import nn
 
 from kotone.music.experts.canonical import CanonicalScore
+from kotone.music.experts.memory import NgramFilter
 from kotone.music.experts.models import (
     ExpertConfig,
     build_model,
@@ -282,6 +284,24 @@ def train(cfg: TrainConfig) -> dict:
     return metrics
 
 
+NGRAM_FILTER_N = 6  # block any 7-note run equal (intervals + rhythm) to a training melody run
+
+
+def build_ngram_filter(corpus: Path, n: int = NGRAM_FILTER_N) -> NgramFilter:
+    """Hashed n-grams of the training-split melodies (units as in eval.music_metrics)."""
+    melodies = []
+    for w in load_corpus(corpus):
+        t = w.track("melody")
+        if t is None or w.metadata.get("split", "train") != "train":
+            continue
+        onsets: dict[float, int] = {}
+        for note in t.notes:
+            onsets[note.start] = max(onsets.get(note.start, 0), note.pitch)
+        times = sorted(onsets)
+        melodies.append([(onsets[b] - onsets[a], round((b - a) * 4)) for a, b in itertools.pairwise(times)])
+    return NgramFilter.build(melodies, n)
+
+
 def ship(cfg: TrainConfig, dest: Path = SHIP_DIR) -> Path:
     """Copy the inference files of a finished run into ``space_assets/experts``."""
     src = Path(cfg.out_dir) / cfg.role / cfg.arch
@@ -290,6 +310,8 @@ def ship(cfg: TrainConfig, dest: Path = SHIP_DIR) -> Path:
     weights = ["model.onnx"] if cfg.arch == "gru" else ["model.pt"]
     for name in ["config.json", "train_config.json", "vocab.json", *weights]:
         shutil.copy2(src / name, out / name)
+    if cfg.role == "melody" and Path(cfg.corpus).exists():
+        build_ngram_filter(Path(cfg.corpus)).save(out / "train_ngrams.npy")
     m = json.loads((src / "metrics.json").read_text())
     m.pop("log", None)
     (out / "train_metrics.json").write_text(json.dumps(m, indent=2))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kotone.music.experts.memory import NgramFilter
 from kotone.music.experts.tokenizer import KIT, STEPS_PER_BEAT, Vocab
 
 NEG = -1e9
@@ -60,6 +61,8 @@ class DecodeSpec:
     rhythm_source: dict[int, int] = field(default_factory=dict)
     contour_bias: float = 0.0
     duration_bias: float = 0.0
+    max_same_run: int = 0  # monophonic roles: at most this many equal pitches in a row (0 = off)
+    ngram_filter: NgramFilter | None = None  # monophonic roles: never complete a training n-gram
     temperature: float = 1.0
     top_p: float = 0.95
 
@@ -193,6 +196,9 @@ class ConstrainedDecoder:
         # Per bar: onsets as (position, first pitch, duration) for phrase-form restatement.
         bar_onsets: dict[int, list[tuple[int, int, int]]] = {}
         prev_pitch: int | None = None
+        same_run = 0  # how many notes in a row had ``prev_pitch``
+        prev_step: int | None = None
+        units: list[tuple[int, int]] = []  # (interval, onset distance) from the 2nd onset on
 
         def feed(tok: int) -> np.ndarray:
             return step_fn(tok)
@@ -258,7 +264,10 @@ class ConstrainedDecoder:
                     events.append(Event(step, ln.dur_steps, ln.pitch, locked=True))
                     busy_until = max(busy_until, step + ln.dur_steps)
                     bar_onsets.setdefault(bar, []).append((pos, ln.pitch, ln.dur_steps))
-                    prev_pitch = ln.pitch
+                    same_run = same_run + 1 if ln.pitch == prev_pitch else 1
+                    if prev_pitch is not None and prev_step is not None and step != prev_step:
+                        units.append((ln.pitch - prev_pitch, step - prev_step))
+                    prev_pitch, prev_step = ln.pitch, step
                     li += 1
                 continue
             # ---- generated notes at this onset ----
@@ -274,6 +283,15 @@ class ConstrainedDecoder:
                 src_prev = template[k - 1][1] if k > 0 else None
                 if src_prev is not None:
                     pmask = pmask + self._contour_bonus(int(np.sign(ref[1] - src_prev)), prev_pitch, spec.contour_bias)
+            if spec.max_same_run and prev_pitch is not None and same_run >= spec.max_same_run and not self.drums:
+                blocked = pmask.copy()
+                if prev_pitch in v.pitch_ids:
+                    blocked[v.pitch_ids[prev_pitch]] = NEG
+                if (blocked[self._pitch_ids] > NEG / 2).any():  # only when another legal pitch exists
+                    pmask = blocked
+            filt = spec.ngram_filter
+            if filt is not None and prev_pitch is not None and prev_step is not None and len(units) >= filt.n - 1:
+                pmask = self._block_copies(pmask, filt, units[len(units) - filt.n + 1 :], prev_pitch, step - prev_step)
             if ref is not None and self.drums and spec.contour_bias and ref[1] in self._pitch_pos:
                 pmask[v.pitch_ids[ref[1]]] += spec.contour_bias  # same kit piece on the restated onset
             tok = sample_top_p(pmask, spec.temperature, spec.top_p, rng)
@@ -293,7 +311,10 @@ class ConstrainedDecoder:
                 events.append(Event(step, max(1, dur), pitch))
                 if first:
                     bar_onsets.setdefault(bar, []).append((pos, pitch, max(1, dur)))
-                    prev_pitch = pitch
+                    same_run = same_run + 1 if pitch == prev_pitch else 1
+                    if prev_pitch is not None and prev_step is not None:
+                        units.append((pitch - prev_pitch, step - prev_step))
+                    prev_pitch, prev_step = pitch, step
                     first = False
                 if len(used) >= spec.max_poly or not self._any_pitch_left(spec, used, step):
                     break
@@ -310,6 +331,18 @@ class ConstrainedDecoder:
             if li >= len(locked) and bar + 1 >= spec.bars and pos + 1 >= spec.steps_per_bar:
                 break
         return events
+
+    def _block_copies(
+        self, pmask: np.ndarray, filt: NgramFilter, context: list[tuple[int, int]], prev_pitch: int, ioi: int
+    ) -> np.ndarray:
+        """Mask pitches whose unit would complete an n-gram of the training melodies."""
+        legal = [int(p) for p, i in zip(self._pitch_vals, self._pitch_ids, strict=True) if pmask[i] > NEG / 2]
+        blocked = [p for p in legal if filt.contains([*context, (p - prev_pitch, ioi)])]
+        if not blocked or len(blocked) == len(legal):
+            return pmask
+        out = pmask.copy()
+        out[[self.v.pitch_ids[p] for p in blocked]] = NEG
+        return out
 
     def _any_pitch_left(self, spec: DecodeSpec, used: set[int], step: int = 0) -> bool:
         return bool(self._legal_pitches(spec, step, used)[0].any())

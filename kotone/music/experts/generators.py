@@ -20,6 +20,7 @@ from kotone.music.experts.decoding import (
     Event,
     LockedNote,
 )
+from kotone.music.experts.memory import NgramFilter
 from kotone.music.experts.runtime import OnnxGRURunner, StepFn, TorchRunner
 from kotone.music.experts.theory import chord_quality, mode_of_scale
 from kotone.music.experts.tokenizer import PITCH_RANGES, STEPS_PER_BEAT, Vocab
@@ -44,10 +45,11 @@ class RoleDecoding:
     form_free_last: bool = True
     contour_bias: float = 1.5
     duration_bias: float = 1.0
+    max_same_run: int = 0
 
 
 ROLE_DECODING = {
-    "melody": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, contour_bias=3.0),
+    "melody": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, contour_bias=3.0, max_same_run=3),
     "bass": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, form_lag=1, contour_bias=5.0),
     "harmony": RoleDecoding(max_poly=3, chord_mask_all=True, form_lag=1),
     "drums": RoleDecoding(max_poly=3, form_lag=1, contour_bias=2.0),
@@ -133,6 +135,7 @@ def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpe
         rhythm_source=phrase_form(ctx.bars, rd.form_lag, rd.form_free_last),
         contour_bias=rd.contour_bias,
         duration_bias=rd.duration_bias,
+        max_same_run=rd.max_same_run,
         temperature=temperature,
         top_p=top_p,
     )
@@ -177,8 +180,11 @@ def events_to_notes(events: list[Event], ctx: SectionContext, spec: DecodeSpec, 
 class ExpertGenerator:
     """A trained expert behind the ``PartGenerator`` protocol."""
 
-    def __init__(self, role: str, vocab: Vocab, runner: OnnxGRURunner | TorchRunner, name: str) -> None:
+    def __init__(
+        self, role: str, vocab: Vocab, runner: OnnxGRURunner | TorchRunner, name: str, ngram_filter: NgramFilter | None = None
+    ) -> None:
         self.role = role
+        self.ngram_filter = ngram_filter
         self.name = name
         self.vocab = vocab
         self.runner = runner
@@ -189,6 +195,7 @@ class ExpertGenerator:
 
     def generate(self, ctx: SectionContext, rng: np.random.Generator) -> list[Note]:
         spec = spec_from_context(ctx, self.vocab, self.role)
+        spec.ngram_filter = self.ngram_filter
         events = self.decoder.decode(spec, self.runner.start(), rng)
         return events_to_notes(events, ctx, spec, rng, self.role)
 
@@ -215,7 +222,8 @@ def load_expert(role: str, arch: str = "gru", assets_dir: Path | None = None) ->
         name = f"expert-{arch}-torch"
     else:
         return None
-    return ExpertGenerator(role, vocab, runner, name)
+    filt = NgramFilter.load(folder / "train_ngrams.npy") if (folder / "train_ngrams.npy").exists() else None
+    return ExpertGenerator(role, vocab, runner, name, filt)
 
 
 @lru_cache(maxsize=4)
