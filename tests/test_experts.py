@@ -262,7 +262,7 @@ def test_report_card_selection_rules() -> None:
     assert not ok and "NO" in verdicts["in_scale_ratio"]
 
 
-def test_ngram_filter_blocks_training_runs(tmp_path) -> None:  # noqa: ANN001
+def test_ngram_filter_blocks_training_runs(tmp_path) -> None:
     from eval.music_metrics import NgramIndex, melodic_units
     from kotone.music.experts.memory import NgramFilter
 
