@@ -343,7 +343,9 @@ DATA = {
 }
 LIMITS = {
     "melody": "Style is limited to European folk, fiddle and chorale idioms; other style cards map to the "
-              "'any' style token. Tempo and dynamics were not in the data (velocity is set from energy).",
+              "'any' style token. Tempo and dynamics were not in the data (velocity is set from energy). "
+              "Its key consistency and pitch-class entropy are lower than the rules' and real music's: the "
+              "chord masks and the phrase form favour chord tones and restatement over scale colour.",
     "bass": "Learned chorale bass motion (mostly quarter notes); pop/funk bass figures are not in the data.",
     "harmony": "Two-voice chorale texture only; no strumming or comping patterns (those stay with the rules).",
     "drums": "Only kick/snare/closed hat appear in the data; fills, toms, cymbals are absent.",
@@ -368,6 +370,11 @@ def write_model_cards(card: dict, assets: Path) -> None:
                    f"(real held-out max {m['real_test']['longest_shared_max']}). 4-shingle Jaccard max "
                    f"{m['generated']['shingle4_max']:.3f} (real held-out {m['real_test']['shingle4_max']:.3f}). "
                    f"Result: {'pass' if m['pass'] else 'FAIL'}.\n")
+        extra = ""
+        if (folder / "train_ngrams.npy").exists():
+            extra = ("\nAnti-copying: at most three equal pitches in a row, and a pitch that would complete a run of "
+                     "6 melodic units (7 notes, intervals and rhythm) found in the training melodies is refused "
+                     "(hashed n-grams in train_ngrams.npy).")
         text = f"""# {role} expert (GRU, ONNX)
 
 Selected as the app default: **{'yes' if e['selected'] else 'no (rules stay default)'}** (see selection.json).
@@ -387,7 +394,7 @@ best validation perplexity {tm.get('best_valid_ppl', float('nan')):.2f}. Config:
 Constrained: scale and register masks, chord masks ({role} settings in
 kotone/music/experts/generators.py: ROLE_DECODING), bar/position grammar, phrase form (bars restate the rhythm
 of an earlier bar with a soft contour bias; the model chooses every pitch and duration), locked motif notes
-forced in place; temperature/top-p from the section's emotion vector; deterministic given the seed.
+forced in place; temperature/top-p from the section's emotion vector; deterministic given the seed.{extra}
 
 ## Report card ({e['contexts']} {card.get('split', 'test')} contexts x {e['seeds']} seeds; `python -m eval.experts`)
 Test perplexity {e['perplexity_test']:.2f}; latency per token p95 {e['latency_ms_per_token_p95']:.3f} ms
