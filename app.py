@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from kotone import views
+from kotone.about import about_markdown
 from kotone.assets import load_book, load_catalog
 from kotone.domain.cards import SLOTS
 from kotone.domain.commissions import Commission
@@ -286,6 +287,8 @@ def build_app() -> gr.Blocks:
             with gr.Tab("Gallery", id="gallery"):
                 gallery = gr.HTML()
                 refresh = gr.Button("Refresh")
+            with gr.Tab("About / Models", id="about"):
+                gr.Markdown(about_markdown())
         studio_outputs = [header, roll, audio, score, midi, share, why, song_id]
         card_outputs = [*radios, shop, purse]
 
