@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from kotone import views
+from kotone.about import about_markdown
 from kotone.assets import load_book, load_catalog
 from kotone.domain.cards import SLOTS
 from kotone.domain.commissions import Commission
@@ -20,11 +21,16 @@ from kotone.domain.errors import InvalidInputError, KotoneError
 from kotone.domain.progress import buy, check_unlocked, load_progress, new_progress, reward
 from kotone.pipeline import check_seed
 from kotone.store.gallery import Gallery, check_song_id
+from kotone.store.hub_sync import HubMirror
 from kotone.studio import compose_and_save, custom_commission, generated_commission, refine_and_save
 
 CATALOG = load_catalog()
 BOOK = load_book()
 GALLERY = Gallery()
+_MIRROR = HubMirror.from_env()
+if _MIRROR is not None:  # a Space restarts with an empty disk: bring the mirrored songs back
+    _MIRROR.restore(GALLERY.root)
+    GALLERY.rebuild_index()
 BOARD_SIZE = 6
 STUDIO_TAB, COMPOSE_TAB = "studio", "compose"
 
@@ -286,6 +292,8 @@ def build_app() -> gr.Blocks:
             with gr.Tab("Gallery", id="gallery"):
                 gallery = gr.HTML()
                 refresh = gr.Button("Refresh")
+            with gr.Tab("About / Models", id="about"):
+                gr.Markdown(about_markdown())
         studio_outputs = [header, roll, audio, score, midi, share, why, song_id]
         card_outputs = [*radios, shop, purse]
 

@@ -17,6 +17,7 @@ from kotone.domain.commissions import Commission
 from kotone.pipeline import Song, compose, song_summary
 from kotone.render.audio import render_audio
 from kotone.store.gallery import Gallery, SongEntry
+from kotone.store.hub_sync import HubMirror
 
 AUDIO_TIMEOUT_S = 20.0
 
@@ -63,6 +64,9 @@ def save_song(song: Song, commission: Commission | None, gallery: Gallery, reque
         record = {**song_record(song, commission, request_text, parent), **(extra or {})}
         entry = gallery.save(record, files)
     record["song_id"] = entry.song_id
+    mirror = HubMirror.from_env()
+    if mirror is not None:
+        mirror.push_song_async(gallery.song_dir(entry.song_id))
     return Composed(entry=entry, song=song, record=record)
 
 

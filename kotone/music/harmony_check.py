@@ -3,7 +3,7 @@
 On every strong beat (beat 1, and beat 3 in 4/4) it looks at the pitched notes sounding
 there and counts:
 - out-of-scale onsets: a note starting on the strong beat whose pitch class is outside the
-  best-fitting scale of the piece (Krumhansl key, widened to the 7-note major/minor set);
+  scale in force (given per section, or the local Krumhansl key's major / full minor set);
 - clashes: pairs of notes from *different* parts, both sounding on the strong beat, a
   semitone or a minor ninth apart (|interval| in {1, 13}).
 
@@ -20,10 +20,13 @@ import pretty_midi
 
 from kotone.music.measure import MAJOR_PROFILE, MINOR_PROFILE
 
-OUT_OF_SCALE_MAX = 0.10
+# Bach's chorales put up to ~15% chromatic notes (secondary dominants) on strong beats (measured
+# over 60 by eval.music); a random-pitch part would sit near 40%.
+OUT_OF_SCALE_MAX = 0.20
 CLASH_MAX = 0.08
+KEY_WINDOW_BARS = 2  # the local key is read over +-2 bars (chorales modulate phrase by phrase)
 MAJOR_SET = (0, 2, 4, 5, 7, 9, 11)
-MINOR_SET = (0, 2, 3, 5, 7, 8, 10, 11)  # natural + raised 7th (harmonic minor)
+MINOR_SET = (0, 2, 3, 5, 7, 8, 9, 10, 11)  # natural + melodic (raised 6th, 7th)
 
 
 @dataclass
@@ -42,7 +45,10 @@ class HarmonyReport:
 
     @property
     def passed(self) -> bool:
-        return self.out_of_scale_rate <= OUT_OF_SCALE_MAX and self.clash_rate <= CLASH_MAX
+        # a single stray note never fails a piece (short tunes have few strong-beat onsets)
+        oos_ok = self.out_of_scale <= max(1.0, OUT_OF_SCALE_MAX * self.strong_onsets)
+        clash_ok = self.clashes <= max(1.0, CLASH_MAX * self.strong_onsets)
+        return oos_ok and clash_ok
 
 
 def piece_scale(pm: pretty_midi.PrettyMIDI, scale_pcs: tuple[int, ...] | None = None) -> set[int]:
@@ -84,8 +90,8 @@ def local_scale(hist_notes: list[tuple[float, float, int]], t: float, window_s: 
 def check_harmony(pm: pretty_midi.PrettyMIDI, scale_pcs: tuple[int, ...] | None = None,
                   beats_per_bar: int | None = None, scale_at=None) -> HarmonyReport:
     """``scale_pcs``: one scale for the whole piece; ``scale_at(t_seconds) -> set``: a scale per
-    time (e.g. per section); neither: the key is inferred locally (+-4 bars) around each beat,
-    so modulating pieces are judged in the key they are in."""
+    time (e.g. per section); neither: the key is inferred locally (+-2 bars) around each beat,
+    so modulating pieces are judged in the key they are in (+-KEY_WINDOW_BARS bars)."""
     beats = pm.get_beats()
     if beats_per_bar is None:
         ts = pm.time_signature_changes
@@ -95,7 +101,7 @@ def check_harmony(pm: pretty_midi.PrettyMIDI, scale_pcs: tuple[int, ...] | None 
     onsets = out = clashes = 0
     tol = 0.06
     notes = [(n.start, n.end, n.pitch) for _, inst in parts for n in inst.notes]
-    window = 4 * beats_per_bar * (float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5)
+    window = KEY_WINDOW_BARS * beats_per_bar * (float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5)
     for t in strong:
         if scale_at is not None:
             scale = scale_at(t)

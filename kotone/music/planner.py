@@ -52,7 +52,7 @@ TRACK_COLORS = {
 GOLDEN = 0.6180339887
 TEMPO_SLACK = 10  # bpm the energy may push a style outside its range
 BEATS_PER_BAR = {"4/4": 4.0, "3/4": 3.0, "6/8": 3.0}
-SWING_GROOVES = {"swing": 0.3, "shuffle": 0.33, "jig": 0.0}
+SWING_GROOVES = {"swing": 0.1, "shuffle": 0.12}
 
 
 def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) -> SongPlan:
@@ -90,11 +90,11 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
     bpb = BEATS_PER_BAR[style.meter]
     extended = float(np.clip((intent.complexity - 32) / 36, 0, 1))  # share of chords with a 7th
     effects = [gim.effect]
-    swing = SWING_GROOVES.get(style.groove, 0.0)
-    if intent.nostalgia > 30:
-        swing = max(swing, 0.33 * (intent.nostalgia - 30) / 70)
+    # swing rises with nostalgia (older records swing); swing grooves and the gimmick add a lift
+    swing = 0.3 * max(0.0, intent.nostalgia - 25) / 75 + SWING_GROOVES.get(style.groove, 0.0)
     if gim.effect == "swing":
-        swing = max(swing, 0.18 + 0.15 * gim.amount)
+        swing += 0.08 + 0.08 * gim.amount
+    swing = min(0.45, swing)
     if style.meter == "6/8":
         swing = 0.0
 
@@ -373,8 +373,9 @@ def _bpb_of(section: SectionSpec) -> float:
     return total / section.bars
 
 
-# Rough share of the song's sounding time per role, for orchestrating toward the intent.
-ROLE_WEIGHT = {"melody": 1.0, "harmony": 1.6, "bass": 1.0, "drums": 0.5, "pad": 1.6, "counter": 0.7, "texture": 0.3}
+# Each role's share of the song's sounding time relative to the melody (median over 80 songs:
+# chords sound several notes at once), for orchestrating the band toward the intent.
+ROLE_WEIGHT = {"melody": 1.0, "harmony": 3.0, "bass": 1.0, "drums": 0.36, "pad": 5.5, "counter": 0.8, "texture": 0.5}
 
 
 def _plan_tracks(style: StyleMusic, inst: InstrumentMusic, intent: Params, gim: GimmickMusic,
@@ -439,7 +440,7 @@ def _orchestrate(cands: list[int] | tuple[int, ...], role: str, chosen: list[tup
         err = 0.0
         for d in TIMBRE_DIMS:
             avg = sum(w * t[d] for _, w, t in items) / total
-            err += (avg - getattr(intent, d)) ** 2
+            err += ORCHESTRATION_FOCUS[d] * (avg - getattr(intent, d)) ** 2
         return err
 
     def cost(prog: int) -> float:
@@ -448,7 +449,9 @@ def _orchestrate(cands: list[int] | tuple[int, ...], role: str, chosen: list[tup
     return min(cands, key=cost)
 
 
-PREFER_PENALTY = 25.0  # squared timbre points a non-card harmony program must win by
+PREFER_PENALTY = 25.0
+# How much each dimension leans on timbre (the rest comes from tempo, mode, register, swing ...)
+ORCHESTRATION_FOCUS = {"warmth": 1.3, "acousticness": 0.8, "brightness": 0.4, "nostalgia": 1.6}  # squared timbre points a non-card harmony program must win by
 
 
 def _plan_behaviors(sections: list[SectionSpec], tracks: list[TrackSpec], intent: Params,

@@ -91,14 +91,43 @@ class RuleMelody:
         kind = "slow" if ctx.density < 0.45 else "mid" if ctx.density < 0.75 else "fast"
         out = list(locked)
         prev = locked[0].pitch if locked else nearest_pitch(ctx.chords[0].pcs[0], (lo + hi) // 2, lo, hi)
+        theme: list[Note] | None = None  # the section's first phrase, restated later
+        repeat_p = 0.85 - 0.45 * ctx.complexity
         for seg_start, seg_end in free_segments(ctx, locked):
             t_phrase = seg_start
             while t_phrase < seg_end - 1.0:
                 t_end = min(seg_end, t_phrase + 2 * ctx.beats_per_bar)
-                notes, prev = fill_phrase(ctx, t_phrase, t_end, prev, FILL_RHYTHMS[kind], vel, rng)
+                notes = None
+                if theme and rng.random() < repeat_p:
+                    notes = restate(theme, t_phrase, t_end, ctx)
+                if not notes:
+                    notes, _ = fill_phrase(ctx, t_phrase, t_end, prev, FILL_RHYTHMS[kind], vel, rng)
+                    if theme is None and len(notes) >= 3:
+                        theme = notes
+                if notes:
+                    prev = notes[-1].pitch
                 out.extend(notes)
                 t_phrase = t_end
         return sorted(out, key=lambda n: (n.start, n.pitch))
+
+
+def restate(theme: list[Note], t_start: float, t_end: float, ctx: SectionContext) -> list[Note]:
+    """The theme's rhythm and contour again from ``t_start``: same pitches when they fit the
+    chords under them, otherwise each strong-beat note moves to the nearest chord tone."""
+    lo, hi = ctx.register
+    offset = t_start - theme[0].start
+    out = []
+    for n in theme:
+        t = n.start + offset
+        if t + n.dur > t_end + 1e-6:
+            break
+        p = n.pitch
+        chord = ctx.chord_at(t)
+        bib = (t - ctx.start_beat) % ctx.beats_per_bar
+        if (_strong(bib, ctx.beats_per_bar) or n.dur >= 1.5) and p % 12 not in chord.pcs:
+            p = nearest_pitch(min(chord.pcs[:3], key=lambda pc: min((pc - p) % 12, (p - pc) % 12)), p, lo, hi)
+        out.append(Note(round(t, 4), n.dur, int(p), n.velocity))
+    return out
 
 
 def free_segments(ctx: SectionContext, locked: list[Note]) -> list[tuple[float, float]]:
