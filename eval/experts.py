@@ -43,12 +43,13 @@ REGISTERS = {"melody": (60, 84), "bass": (36, 55), "harmony": (48, 72), "drums":
 BARS = 8
 LATENCY_BAR_MS = 1.0
 SIZE_BAR_MB = 10.0
-TIE = 0.005  # metrics at a shared ceiling (e.g. both 1.0) count as "not worse"
+TIE = 0.005  # gaps below this are noise: not a win, not a loss; both at the 1.0 ceiling = not worse
 
-# role -> [(metric, rule)]. "beat": expert > rules, or both within TIE of the 1.0 ceiling;
-# "keep": expert >= rules - TIE; "beat-one": a group "a|b" of metrics the expert must keep on
-# all and strictly beat on at least one (chord-tone ratio on strong beats saturates at 1.0
-# for both generators, so the all-notes ratio decides). Every criterion must hold.
+# role -> [(metric, rule)]. "beat": expert > rules + TIE (smaller gaps are noise), or both
+# within TIE of the 1.0 ceiling; "keep": expert >= rules - TIE; "beat-one": a group "a|b" of
+# metrics the expert must keep on all and beat by more than TIE on at least one (chord-tone
+# ratio on strong beats can saturate at 1.0 for both generators; then the all-notes ratio
+# decides). Every criterion must hold.
 CRITERIA: dict[str, list[tuple[str, str]]] = {
     "melody": [("chord_tone_ratio|chord_tone_ratio_all", "beat-one"), ("phrase_coherence", "beat"), ("in_scale_ratio", "keep")],
     "bass": [("chord_tone_ratio|chord_tone_ratio_all", "beat-one"), ("phrase_coherence", "beat"), ("in_scale_ratio", "keep")],
@@ -287,10 +288,10 @@ def compare(role: str, expert: dict[str, float], rule: dict[str, float]) -> tupl
         names = metric.split("|")
         pairs = [(expert[m], rule[m]) for m in names]
         kept = all(e >= r - TIE for e, r in pairs)
-        strictly = [e > r + 1e-9 for e, r in pairs]
+        strictly = [e > r + TIE for e, r in pairs]
         if kind == "beat":
             e, r = pairs[0]
-            won = e > r + 1e-9 or (e >= 1 - TIE and r >= 1 - TIE)
+            won = e > r + TIE or (e >= 1 - TIE and r >= 1 - TIE)
         elif kind == "beat-one":
             won = kept and any(strictly)
         else:

@@ -241,7 +241,7 @@ def train(cfg: TrainConfig) -> dict:
             out_of_time = (time.time() - t0) / 60 > cfg.max_minutes
             if step % cfg.eval_every == 0 or step >= total_steps or out_of_time:
                 vl = evaluate(model, valid_seqs, vocab)
-                rec = {"step": step, "epoch": epoch, "train_loss": float(loss), "valid_nll": vl, "minutes": (time.time() - t0) / 60}
+                rec = {"step": step, "epoch": epoch, "train_loss": float(loss.detach()), "valid_nll": vl, "minutes": (time.time() - t0) / 60}
                 log.append(rec)
                 print(json.dumps(rec), flush=True)
                 if run is not None:
