@@ -328,8 +328,8 @@ def compose_p95(selected: dict[str, str], runs: int = 10) -> dict[str, float]:
 
 # ---------------------------------------------------------------------------- model cards
 DATA = {
-    "melody": "Melodies of the music21 corpus (offline, public domain): Essen folksongs, O'Neill's 1850 and "
-              "Ryan's Mammoth fiddle tunes, Bach chorale sopranos. Chords were not annotated in the sources: "
+    "melody": "Melodies of the music21 corpus (offline, public domain): Essen folksongs, O'Neill's 1850 "
+              "fiddle tunes, Bach chorale sopranos (work list: training/configs/experts_corpus_manifest.json). Chords were not annotated in the sources: "
               "they are estimated per half bar (even meters) or bar by triad template matching with a "
               "confidence, from the melody alone for monophonic tunes.",
     "bass": "Bass voices of the Bach chorales in the music21 corpus; chords estimated from all four voices "

@@ -197,14 +197,22 @@ def iter_works(max_chorales: int, max_folk: int, max_fiddle: int):
                 yield f"{composer}/{name}#{i}", f"music21:{composer}/{name}", style, sc
 
 
-def build(out_dir: Path, max_chorales: int, max_folk: int, max_fiddle: int) -> dict[str, int]:
+def build(
+    out_dir: Path, max_chorales: int, max_folk: int, max_fiddle: int, manifest: set[str] | None = None
+) -> dict[str, int]:
+    """Convert works into ``out_dir/works.jsonl``; with ``manifest`` keep exactly those work ids."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    missing = set(manifest) if manifest is not None else None
     path = out_dir / "works.jsonl"
     stats = {"seen": 0, "kept": 0, "train": 0, "valid": 0, "test": 0}
     t0 = time.time()
     with path.open("w", encoding="utf-8") as fh:
         for work_id, source, style, sc in iter_works(max_chorales, max_folk, max_fiddle):
             stats["seen"] += 1
+            if missing is not None:
+                if work_id not in missing:
+                    continue
+                missing.discard(work_id)
             try:
                 canon = convert(sc, work_id, source, style)
             except Exception as exc:
@@ -217,6 +225,8 @@ def build(out_dir: Path, max_chorales: int, max_folk: int, max_fiddle: int) -> d
             fh.write(json.dumps(canon.to_dict()) + "\n")
             if stats["seen"] % 200 == 0:
                 print(f"{stats} {time.time() - t0:.0f}s", flush=True)
+            if missing is not None and not missing:
+                break
     (out_dir / "stats.json").write_text(json.dumps(stats, indent=2))
     return stats
 
@@ -232,8 +242,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-chorales", type=int, default=450)
     ap.add_argument("--max-folk", type=int, default=2500)
     ap.add_argument("--max-fiddle", type=int, default=1500)
+    ap.add_argument("--manifest", type=Path, help="JSON with work_ids: rebuild exactly that corpus")
     args = ap.parse_args(argv)
-    print(build(args.out, args.max_chorales, args.max_folk, args.max_fiddle))
+    manifest = None
+    if args.manifest:
+        manifest = set(json.loads(args.manifest.read_text())["work_ids"])
+        args.max_chorales = args.max_folk = args.max_fiddle = 10**6
+    print(build(args.out, args.max_chorales, args.max_folk, args.max_fiddle, manifest))
 
 
 if __name__ == "__main__":
