@@ -288,3 +288,14 @@ def test_ngram_filter_blocks_training_runs(tmp_path) -> None:
     after = copied(range(12))
     assert before == 1.0 and after < 0.2
     check_notes(gen.generate(ctx, np.random.default_rng(0)), ctx, "melody")
+
+
+def test_concurrent_generation_matches_sequential() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    gen = debug_expert("melody", seed=6)
+    ctxs = [make_ctx("melody", scale=s) for s in ((2, 4, 6, 7, 9, 11, 1), (2, 4, 6, 9, 11), (2, 4, 5, 7, 9, 10, 0))]
+    expected = [gen.generate(c, np.random.default_rng(i)) for i, c in enumerate(ctxs)]
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda ic: gen.generate(ic[1], np.random.default_rng(ic[0])), list(enumerate(ctxs)) * 3))
+    assert got == expected * 3

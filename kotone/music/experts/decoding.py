@@ -9,6 +9,7 @@ are forced into the stream at their onset and never overlapped.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -121,13 +122,15 @@ class ConstrainedDecoder:
         self._pitch_vals = np.array(sorted(vocab.pitch_ids))
         self._pitch_ids = np.array([vocab.pitch_ids[p] for p in self._pitch_vals])
         self._pitch_pos = {int(p): i for i, p in enumerate(self._pitch_vals)}
-        self._cache: dict = {}
+        self._local = threading.local()  # per-thread mask cache: one decoder may serve concurrent requests
         self._n = n
 
     # --- masks -------------------------------------------------------------------
     def _legal_pitches(self, spec: DecodeSpec, step: int, used: set[int]) -> tuple[np.ndarray, np.ndarray | None]:
         """(hard-legal pitch flags, chord-tone flags for the soft bias or None)."""
-        cache = self._cache
+        cache = getattr(self._local, "cache", None)
+        if cache is None:
+            cache = self._local.cache = {}
         if cache.get("spec") is not spec:  # masks depend only on the spec: build them once
             vals = self._pitch_vals
             base = (vals >= spec.register[0]) & (vals <= spec.register[1])
