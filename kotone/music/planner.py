@@ -27,6 +27,7 @@ from kotone.domain.plan import (
 )
 from kotone.domain.scoring import blend_profile
 from kotone.domain.theory import PROGRESSIONS, build_chord, map_degree, pc_name
+from kotone.music.experts_registry import default_generators
 from kotone.music.timbre import (
     KIT_PROGRAMS,
     ROLE_PALETTES,
@@ -388,9 +389,12 @@ def _plan_tracks(style: StyleMusic, inst: InstrumentMusic, intent: Params, gim: 
     chosen: list[tuple[str, float, dict[str, float]]] = []  # (role, weight, timbre)
     tracks: list[TrackSpec] = []
 
+    generators = default_generators()
+
     def add(role: str, program: int, low: int, high: int, **kw) -> None:
         tracks.append(TrackSpec(track_id=role, name=kw.pop("name", program_name(program)), role=role,
-                                program=program, low=low, high=high, color=TRACK_COLORS[role], **kw))
+                                program=program, low=low, high=high, color=TRACK_COLORS[role],
+                                generator=generators.get(role, "rule"), **kw))
         timbre = kit_timbre(kw["kit"]) if kw.get("kit") else program_timbre(program)
         chosen.append((role, ROLE_WEIGHT[role], timbre))
 
