@@ -299,3 +299,12 @@ def test_concurrent_generation_matches_sequential() -> None:
     with ThreadPoolExecutor(3) as pool:
         got = list(pool.map(lambda ic: gen.generate(ic[1], np.random.default_rng(ic[0])), list(enumerate(ctxs)) * 3))
     assert got == expected * 3
+
+
+@pytest.mark.parametrize(("valence", "expected"), [(0.0, (60, 84)), (1.0, (72, 84)), (-0.5, (60, 78)), (1.0, (60, 72))])
+def test_valence_steers_register(valence: float, expected: tuple[int, int]) -> None:
+    from kotone.music.experts.generators import steer_register
+
+    reg = (60, 84) if expected != (60, 72) else (60, 72)
+    assert steer_register(reg, valence, "melody") == expected
+    assert steer_register(reg, valence, "drums") == reg

@@ -55,6 +55,7 @@ class DecodeSpec:
     chord_bias: float = 0.0  # logit bonus for chord tones on strong beats (soft)
     chord_mask_strong: bool = False  # hard: strong-beat pitches must be chord tones
     chord_mask_all: bool = False  # hard: every pitch must be a chord tone
+    root_on_change: bool = False  # hard: an onset where a chord starts plays its root
     min_onsets_per_bar: int = 1
     chord_bias_weak: float = 0.0  # logit bonus for chord tones on the other onsets (soft)
     # Phrase form: bar -> earlier bar whose onset rhythm it restates (pitches stay free),
@@ -145,6 +146,10 @@ class ConstrainedDecoder:
         ch = spec.chord_at(step)
         if ch is None:
             return ok, None
+        if spec.root_on_change and step == ch.start_step:
+            root = ok & (self._pitch_vals % 12 == ch.root_pc)
+            if root.any():
+                return root, None
         tones = cache["tones"].get(ch.pcs)
         if tones is None:
             tones = cache["tones"][ch.pcs] = np.isin(self._pitch_vals % 12, list(ch.pcs))

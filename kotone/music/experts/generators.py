@@ -46,11 +46,13 @@ class RoleDecoding:
     contour_bias: float = 1.5
     duration_bias: float = 1.0
     max_same_run: int = 0
+    root_on_change: bool = False
 
 
 ROLE_DECODING = {
     "melody": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, contour_bias=3.0, max_same_run=3),
-    "bass": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, form_lag=1, contour_bias=5.0),
+    "bass": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, form_lag=1, contour_bias=5.0,
+                         root_on_change=True),
     "harmony": RoleDecoding(max_poly=3, chord_mask_all=True, form_lag=1),
     "drums": RoleDecoding(max_poly=3, form_lag=1, contour_bias=2.0),
 }
@@ -86,6 +88,27 @@ def sampling_from_emotion(ctx: SectionContext) -> tuple[float, float]:
     return temperature, top_p
 
 
+VALENCE_REGISTER = {"melody": 0.5, "harmony": 0.25, "bass": 0.25}  # share of the register given up per |valence|
+
+
+def steer_register(register: tuple[int, int], valence: float, role: str) -> tuple[int, int]:
+    """Brighter (valence > 0) sections drop the bottom of the register, darker ones the top;
+    at least an octave always remains, and the result stays inside ``register``."""
+    lo, hi = register
+    cut = int(round(VALENCE_REGISTER.get(role, 0.0) * (hi - lo) * min(1.0, abs(valence))))
+    cut = max(0, min(cut, hi - lo - 12))
+    return (lo + cut, hi) if valence > 0 else (lo, hi - cut)
+
+
+def consonance(base: float, ctx: SectionContext) -> float:
+    """Weak-beat chord-tone bias: happier or calmer (less tense) sections lean on chord tones
+    more, tense or sad ones allow more passing and neighbour notes. Neutral emotion -> ``base``."""
+    if base <= 0:
+        return base
+    e = ctx.emotion
+    return float(max(0.0, base + 0.8 * max(0.0, e.valence) + 0.8 * (0.3 - e.tension)))
+
+
 def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpec:
     steps_per_bar = round(ctx.beats_per_bar * STEPS_PER_BEAT)
     if role == "drums":
@@ -95,6 +118,7 @@ def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpe
         register = (max(ctx.register[0], vlo), min(ctx.register[1], vhi))
         if register[0] > register[1]:
             raise ValueError(f"{role} register {ctx.register} does not meet the expert range {(vlo, vhi)}")
+        register = steer_register(register, ctx.emotion.valence, role)
     chords = [
         ChordCond(
             round((c.start - ctx.start_beat) * STEPS_PER_BEAT),
@@ -131,11 +155,12 @@ def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpe
         chord_mask_strong=rd.chord_mask_strong,
         chord_mask_all=rd.chord_mask_all,
         min_onsets_per_bar=rd.min_onsets_per_bar,
-        chord_bias_weak=rd.chord_bias_weak,
+        chord_bias_weak=consonance(rd.chord_bias_weak, ctx),
         rhythm_source=phrase_form(ctx.bars, rd.form_lag, rd.form_free_last),
         contour_bias=rd.contour_bias,
         duration_bias=rd.duration_bias,
         max_same_run=rd.max_same_run,
+        root_on_change=rd.root_on_change,
         temperature=temperature,
         top_p=top_p,
     )
