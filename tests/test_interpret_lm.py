@@ -354,3 +354,21 @@ def test_push_adapter_refuses_offline_or_without_token(tmp_path, monkeypatch):
         push_adapter.push(d, "someone/kotone-lm")
     assert push_adapter.main(["--adapter", str(d), "--repo-id", "someone/x", "--dry-run", str(tmp_path / "st")]) == 0
     assert (tmp_path / "st" / "README.md").exists()
+
+
+def test_lm_quick_summary_counts_validity_before_fallback():
+    from eval import lm_quick
+
+    gold = ROWS[0]["params"]
+    recs = [
+        {"id": "a", "valid": True, "fallback": False, "timed_out": False, "params": gold, "gold": gold,
+         "rule": {**gold, "energy": 50}, "latency_ms": 100.0, "lm_latency_ms": 100.0},
+        {"id": "b", "valid": False, "fallback": True, "timed_out": True, "params": {**gold, "energy": 80}, "gold": gold,
+         "rule": {**gold, "energy": 80}, "latency_ms": 300.0, "lm_latency_ms": None},
+    ]
+    s = lm_quick.summarize(recs, {"data": "x", "rows_total": 2})
+    m = s["metrics"]
+    assert m["json_valid_rate"] == 0.5 and m["fallbacks"] == 1 and m["timeouts"] == 1
+    assert m["vector_mae"] == pytest.approx(60 / 12) and m["vector_mae_valid_only"] == 0.0
+    assert m["rule_mae_same_valid_rows"] == pytest.approx(30 / 6)
+    assert m["p50_latency_ms"] == 200.0 and m["p95_latency_ms"] == pytest.approx(290.0)

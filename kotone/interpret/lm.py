@@ -59,7 +59,7 @@ NO_ADAPTER = {"", "none", "0", "false", "off"}
 class LMSettings:
     base: str = LOCAL_BASE
     adapter: str | None = None  # None: the shipped adapter when the base is the local default
-    max_new_tokens: int = 96
+    max_new_tokens: int = 128
     max_time_s: float = 20.0
     threads: int = 2  # torch CPU threads (0: leave torch's setting alone)
     device: str = "auto"  # auto: cuda when available, else cpu
@@ -214,7 +214,7 @@ def stopping_criteria(tokenizer: Any, prompt_len: int, max_time_s: float, t0: fl
     return StoppingCriteriaList([MaxTimeCriteria(max_time_s, t0), JsonClosed()])
 
 
-def gpu_duration(runner: LMRunner, prompt: str, max_new_tokens: int, max_time_s: float, prefix: str = "") -> int:
+def gpu_duration(runner_key: int, prompt: str, max_new_tokens: int, max_time_s: float, prefix: str = "") -> int:
     """ZeroGPU duration for one call: the wall-clock bound plus head-room for moving weights."""
     return int(min(120, max(10, max_time_s + 10 + max_new_tokens / 50)))
 
@@ -228,8 +228,16 @@ def _gpu_decorator():
 
 
 @_gpu_decorator()
-def generate_on_device(runner: LMRunner, prompt: str, max_new_tokens: int, max_time_s: float, prefix: str = "") -> str:
-    return runner.generate_text(prompt, max_new_tokens=max_new_tokens, max_time_s=max_time_s, prefix=prefix)
+def generate_on_device(runner_key: int, prompt: str, max_new_tokens: int, max_time_s: float,
+                       prefix: str = "") -> tuple[str, bool]:
+    """(text, timed_out). Only small picklable arguments cross into a ZeroGPU worker: the
+    loaded model stays in the module-level ``_RUNNERS`` table that the forked worker inherits."""
+    runner = _RUNNERS[runner_key]
+    text = runner.generate_text(prompt, max_new_tokens=max_new_tokens, max_time_s=max_time_s, prefix=prefix)
+    return text, runner.last_timed_out
+
+
+_RUNNERS: dict[int, Any] = {}
 
 
 @dataclass
@@ -340,6 +348,8 @@ class LMInterpreter:
 
             torch.set_num_threads(self.settings.threads)
         model, tok, self.base_name, self.adapter_name, self.load_note = load_with_fallback(self.settings, self._loader)
+        if os.environ.get("SPACES_ZERO_GPU", "").lower() in {"1", "t", "true"}:
+            model.to("cuda")  # ZeroGPU: done at start-up in the main process, as its docs ask
         self.load_s = time.perf_counter() - t0
         log.info("lm backend loaded base=%s adapter=%s in %.1fs", self.base_name, self.adapter_name, self.load_s)
         return LMRunner(model, tok, device=self.settings.device)
@@ -358,10 +368,12 @@ class LMInterpreter:
         prompt = prompts.render_prompt(runner.tokenizer, cleaned)
         prefix = prompts.shared_prefix(runner.tokenizer)
         t0 = time.perf_counter()
-        raw = generate_on_device(runner, prompt, self.settings.max_new_tokens, self.settings.max_time_s, prefix)
+        _RUNNERS.setdefault(id(runner), runner)
+        raw, timed_out = generate_on_device(id(runner), prompt, self.settings.max_new_tokens,
+                                            self.settings.max_time_s, prefix)
         ms = (time.perf_counter() - t0) * 1000.0
         self.stats["calls"] += 1
-        if runner.last_timed_out:
+        if timed_out:
             self.stats["timeouts"] += 1
         try:
             parsed = parse_params(raw)
