@@ -289,6 +289,14 @@ def test_two_step_lora_training_then_adapter_roundtrip(tiny_tokenizer, tmp_path)
     assert not torch.allclose(plain, b, atol=1e-4)
     assert tok.pad_token is not None
 
+    # a second round continues from the saved adapter (init_adapter) instead of fresh layers
+    from transformers import LlamaForCausalLM
+
+    cfg2 = {**cfg, "init_adapter": str(out), "output_dir": str(tmp_path / "adapter2"), "max_steps": 1}
+    s2 = sft_lora.train(cfg2, model=LlamaForCausalLM.from_pretrained(base_dir), tokenizer=tiny_tokenizer,
+                        train_rows=ROWS[:2], valid_rows=ROWS[:2], log_wandb=False)
+    assert s2["steps"] == 1 and s2["valid_loss_before"] == pytest.approx(summary["valid_loss_after"], abs=1e-4)
+
 
 # ---------------------------------------------------------------- push to the Hub (fake API)
 

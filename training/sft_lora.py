@@ -58,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "dtype": "float32",
     "log_every": 5,
     "output_dir": "runs/lm_small",
+    "init_adapter": None,  # continue training from this adapter (folder) instead of fresh LoRA layers
     "wandb": {"project": "atelier-kotone", "mode": "offline", "run_name": None},
 }
 
@@ -160,9 +161,10 @@ def _sha(path: str) -> str:
 
 
 def build_model(cfg: dict[str, Any], model: Any = None, tokenizer: Any = None):
-    """(peft model, tokenizer): the base (loaded unless given) with fresh LoRA layers."""
+    """(peft model, tokenizer): the base (loaded unless given) with fresh LoRA layers, or with
+    the layers of ``init_adapter`` (trainable) to continue an earlier run."""
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, PeftModel, get_peft_model
 
     if model is None:
         from kotone.interpret.lm import load_base
@@ -170,6 +172,11 @@ def build_model(cfg: dict[str, Any], model: Any = None, tokenizer: Any = None):
         model, tokenizer = load_base(cfg["base"], dtype=getattr(torch, cfg.get("dtype", "float32")))
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if cfg.get("init_adapter"):
+        init = Path(cfg["init_adapter"])
+        init = init if init.is_absolute() else ROOT / init
+        model.config.use_cache = False
+        return PeftModel.from_pretrained(model, str(init), is_trainable=True), tokenizer
     lora = cfg["lora"]
     targets = lora["target_modules"]
     peft_cfg = LoraConfig(
