@@ -81,7 +81,8 @@ def markdown(summary: dict) -> str:
         "",
         f"Command: `{summary['command']}`  ",
         f"Run at {summary['started']} UTC, {summary['threads']} torch thread(s) on a shared 2-core CPU; "
-        f"base `{summary['base']}`, adapter `{summary['adapter']}`; cold load {summary['load_s']:.1f} s.",
+        f"base `{summary['base']}`, adapter `{summary['adapter']}` ({summary.get('adapter_training', {})}); "
+        f"cold load {summary['load_s']:.1f} s.",
         "",
         "| backend | json_valid_rate (before fallback) | fallbacks | time-outs | vector_mae (served) "
         "| vector_mae (own valid answers) | rule on those rows | p50 ms | p95 ms |",
@@ -97,6 +98,17 @@ def markdown(summary: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _adapter_training(adapter: str | None) -> dict:
+    """Which adapter was measured: the key facts of its training_config.json (when local)."""
+    path = Path(adapter or "") / "training_config.json"
+    if not adapter or not path.is_file():
+        return {}
+    tc = json.loads(path.read_text(encoding="utf-8"))
+    keys = ("n_train", "steps", "stopped_by", "valid_loss_before", "valid_loss_after", "train_seconds")
+    return {"run_name": tc.get("config", {}).get("wandb", {}).get("run_name"),
+            "init_adapter": tc.get("config", {}).get("init_adapter"), **{k: tc.get(k) for k in keys}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "adapter": os.path.relpath(inner.adapter_name, ROOT) if inner.adapter_name and os.path.isabs(inner.adapter_name)
         else inner.adapter_name, "load_note": inner.load_note, "load_s": inner.load_s,
         "settings": {"max_new_tokens": settings.max_new_tokens, "max_time_s": settings.max_time_s},
+        "adapter_training": _adapter_training(inner.adapter_name),
         "threads": args.threads, "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "command": "python -m eval.lm_quick " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
@@ -151,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                    "rule": rule.interpret(row["text"]).params.rounded(), "latency_ms": round(ms, 1),
                    "lm_latency_ms": round(ms, 1) if not res.fallback else None,
                    "justification": res.justification[:200]}
+            if not rec["valid"]:
+                rec["lm_error"], rec["lm_raw"] = inner.last_error, inner.last_raw[:600]
             recs.append(rec)
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             fh.flush()

@@ -332,6 +332,8 @@ class LMInterpreter:
         self.adapter_name: str | None = None
         self.load_note = ""
         self.load_s = 0.0
+        self.last_raw = ""  # the model's text of the latest call (kept for eval logs)
+        self.last_error = ""
 
     @property
     def runner(self) -> LMRunner:
@@ -375,9 +377,11 @@ class LMInterpreter:
         self.stats["calls"] += 1
         if timed_out:
             self.stats["timeouts"] += 1
+        self.last_raw, self.last_error = raw, ""
         try:
             parsed = parse_params(raw)
         except InvalidOutput as exc:
+            self.last_error = str(exc)[:200]
             self.stats["invalid"] += 1
             log.info("lm backend: invalid output (%s): %r", exc, raw[:200])
             return Interpretation(NEUTRAL, self.name, ms, valid=False, justification=str(exc)[:200], raw=raw)
