@@ -392,11 +392,17 @@ class LMInterpreter:
         return Interpretation(parsed.params, self.name, ms, valid=True, justification=just, raw=raw)
 
 
-def make_backend(settings: LMSettings | None = None, fallback: Any = None):
-    """The registered ``lm`` backend: LMInterpreter wrapped so invalid output falls back to rule."""
+def make_backend(settings: LMSettings | None = None, fallback: Any = None, *, warm: bool = True):
+    """The registered ``lm`` backend: LMInterpreter wrapped so invalid output falls back to rule.
+
+    The model is loaded here (``warm``), so that ``get_interpreter("lm")`` pays the cold load
+    once and a missing package or file shows up there, not as a fallback on every request.
+    """
     from kotone.interpret.jsonio import FallbackInterpreter
 
     inner = LMInterpreter(settings=settings)
+    if warm:
+        inner.warm()
     wrapped = FallbackInterpreter(inner, fallback or (lambda: base.get_interpreter("rule")))
     wrapped.lm = inner  # type: ignore[attr-defined]  # eval reads inner.stats / load info
     return wrapped
@@ -408,8 +414,14 @@ def lm_available() -> bool:
 
 
 def register_lm() -> None:
-    """Called by kotone.interpret.backends: registers the lazy ``lm`` factory."""
+    """Registers the lazy ``lm`` factory (kotone.interpret.backends may call this too)."""
     base.register("lm", make_backend)
+
+
+# Importing this module registers "lm" where it can run (the packages are installed); the
+# factory is lazy, so importing loads no model.
+if lm_available():
+    register_lm()
 
 
 def describe(interp: Any) -> dict[str, Any]:
