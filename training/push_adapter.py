@@ -72,12 +72,12 @@ def model_card(adapter_dir: Path, repo_id: str, eval_result: dict[str, Any] | No
         "request and writes one justification sentence, then strict JSON with six hidden dimensions",
         "(energy, warmth, brightness, acousticness, complexity, nostalgia; each 0-100 on the game's rubric).",
         "",
-        "```",
+        "````text",
         "Justification: <one sentence>",
         "```json",
         '{"energy": 20, "warmth": 80, "brightness": 55, "acousticness": 80, "complexity": 25, "nostalgia": 85}',
         "```",
-        "```",
+        "````",
         "",
         "## Training",
         "",
@@ -93,6 +93,10 @@ def model_card(adapter_dir: Path, repo_id: str, eval_result: dict[str, Any] | No
         f"{tc.get('train_seconds', '?')} s on {tc.get('device', '?')} x {tc.get('num_processes', '?')} process(es)",
         f"- answer-token loss on valid: {_fmt(tc.get('valid_loss_before', '?'))} before -> "
         f"{_fmt(tc.get('valid_loss_after', '?'))} after",
+    ]
+    if cfg.get("init_adapter"):
+        lines.append(f"- continued from an earlier adapter run (`{cfg['init_adapter']}`), not from fresh LoRA layers")
+    lines += [
         "",
     ]
     if eval_result:
