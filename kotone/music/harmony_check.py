@@ -51,25 +51,6 @@ class HarmonyReport:
         return oos_ok and clash_ok
 
 
-def piece_scale(pm: pretty_midi.PrettyMIDI, scale_pcs: tuple[int, ...] | None = None) -> set[int]:
-    """The scale to judge against: given, or the Krumhansl best key's 7-8 note set."""
-    if scale_pcs:
-        return set(scale_pcs)
-    hist = np.zeros(12)
-    for inst in pm.instruments:
-        if not inst.is_drum:
-            for n in inst.notes:
-                hist[n.pitch % 12] += n.end - n.start
-    if hist.sum() == 0:
-        return set(range(12))
-    best = max(
-        ((np.corrcoef(np.roll(prof, k), hist)[0, 1], k, pcs)
-         for prof, pcs in ((MAJOR_PROFILE, MAJOR_SET), (MINOR_PROFILE, MINOR_SET)) for k in range(12)),
-        key=lambda x: x[0],
-    )
-    return {(best[1] + p) % 12 for p in best[2]}
-
-
 def local_scale(hist_notes: list[tuple[float, float, int]], t: float, window_s: float) -> set[int]:
     """Best 7/8-note key set for the music within ``window_s`` seconds of ``t``."""
     hist = np.zeros(12)
@@ -79,6 +60,11 @@ def local_scale(hist_notes: list[tuple[float, float, int]], t: float, window_s: 
             hist[p % 12] += overlap
     if hist.sum() == 0 or np.count_nonzero(hist) < 3:
         return set(range(12))
+    return key_set(hist)
+
+
+def key_set(hist: np.ndarray) -> set[int]:
+    """Pitch classes of the best-correlating Krumhansl key (major set, or the full minor set)."""
     best = max(
         ((np.corrcoef(np.roll(prof, k), hist)[0, 1], k, pcs)
          for prof, pcs in ((MAJOR_PROFILE, MAJOR_SET), (MINOR_PROFILE, MINOR_SET)) for k in range(12)),
