@@ -15,11 +15,13 @@ from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
+from kotone.domain.theory import KK_MAJOR, KK_MINOR
+from kotone.music.experts.theory import estimate_key as _estimate_key
 from kotone.music.types import ChordSpan, Note
 
 # Krumhansl-Kessler key profiles (major, minor), tonic first.
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+MAJOR_PROFILE = np.array(KK_MAJOR)
+MINOR_PROFILE = np.array(KK_MINOR)
 
 _EPS = 1e-9
 
@@ -90,16 +92,8 @@ def pitch_class_entropy(notes: Sequence[Note]) -> float:
 
 def estimate_key(notes: Sequence[Note]) -> tuple[int, str, float]:
     """Krumhansl-Schmuckler key: (tonic_pc, "major"|"minor", correlation -1..1)."""
-    hist = pitch_class_histogram(notes)
-    if hist.sum() == 0:
-        return 0, "major", 0.0
-    best = (0, "major", -2.0)
-    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
-        for tonic in range(12):
-            r = float(np.corrcoef(hist, np.roll(profile, tonic))[0, 1])
-            if r > best[2]:
-                best = (tonic, mode, r)
-    return best
+    tonic, mode, r = _estimate_key(pitch_class_histogram(notes))
+    return tonic, {"maj": "major", "min": "minor"}[mode], r
 
 
 def key_consistency(notes: Sequence[Note], tonic_pc: int, mode: str) -> float:

@@ -28,6 +28,10 @@ SCALES: dict[str, tuple[int, ...]] = {
     "double_harmonic": (0, 1, 4, 5, 7, 8, 11),
 }
 
+# Krumhansl-Kessler key profiles (probe-tone ratings for C major / C minor), the one copy.
+KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
 # Intervals (mod 12) allowed between any two tones of a triad: 3rds, 4ths, 5ths, 6ths.
 CONSONANT = frozenset({0, 3, 4, 5, 7, 8, 9})
 

@@ -18,11 +18,12 @@ import pretty_midi
 
 from kotone.assets import ASSETS_DIR, read_json
 from kotone.domain.params import DIMS, Params
+from kotone.domain.theory import KK_MAJOR, KK_MINOR
 from kotone.music.timbre import KIT_PROGRAMS, gm_table
 
 # Krumhansl-Kessler key profiles
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+MAJOR_PROFILE = np.array(KK_MAJOR)
+MINOR_PROFILE = np.array(KK_MINOR)
 KIT_BY_PROGRAM = {v: k for k, v in KIT_PROGRAMS.items() if k != "hand"}
 HAND_DRUMS = set(range(60, 70)) | {70, 54}
 ACCOMP_TOP = 72  # chords are read below C5, where the accompaniment lives

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kotone.domain.theory import KK_MAJOR, KK_MINOR
+
 QUALITIES: dict[str, tuple[int, ...]] = {
     "maj": (0, 4, 7),
     "min": (0, 3, 7),
@@ -20,8 +22,8 @@ QUALITIES: dict[str, tuple[int, ...]] = {
 ESTIMATED_QUALITIES = ("maj", "min", "dim")
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
-_KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+_KK_MAJOR = np.array(KK_MAJOR)
+_KK_MINOR = np.array(KK_MINOR)
 # Prior for functional roots (relative to the tonic) used to break ties in sparse textures.
 _ROOT_PRIOR = {0: 0.10, 5: 0.07, 7: 0.08, 9: 0.04, 2: 0.03, 4: 0.02}
 
