@@ -108,7 +108,7 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
             ("gimmick", "key_change", "the gimmick asks for a modulation", 0.8),
         ], section_id=sections[-2].section_id, principle="A late key change lifts a repeated chorus."))
     motifs = _plan_motifs(intent, mood, rng)
-    _place_motifs(sections, motifs, intent, traces)
+    _place_motifs(sections, motifs, intent, bpb, traces)
     tracks = _plan_tracks(style, inst, intent, gim, traces)
     _plan_behaviors(sections, tracks, intent, gim, traces)
 
@@ -312,12 +312,12 @@ def _plan_motifs(intent: Params, mood: MoodMusic, rng: np.random.Generator) -> l
     return motifs
 
 
-def _place_motifs(sections: list[SectionSpec], motifs: list[Motif], intent: Params,
+def _place_motifs(sections: list[SectionSpec], motifs: list[Motif], intent: Params, bpb: float,
                   traces: list[IntentTrace]) -> None:
     main = motifs[0]
     answer = motifs[1] if len(motifs) > 1 else None
     for s in sections:
-        section_beats = s.bars * _bpb_of(s)
+        section_beats = s.bars * bpb
         uses: list[MotifUse] = []
         if s.section_type == "verse":
             uses.append(MotifUse(motif_id=main.motif_id, beat=0))
@@ -367,11 +367,6 @@ _MOTIF_WHY = {
     "simplify": "fewer, longer notes let the ending settle",
     "rhythmic_expand": "doubled note lengths hint at the theme calmly",
 }
-
-
-def _bpb_of(section: SectionSpec) -> float:
-    total = sum(ch.beats for ch in section.chords)
-    return total / section.bars
 
 
 # Each role's share of the song's sounding time relative to the melody (median over 80 songs:
@@ -458,6 +453,20 @@ PREFER_PENALTY = 25.0
 ORCHESTRATION_FOCUS = {"warmth": 1.3, "acousticness": 0.8, "brightness": 0.4, "nostalgia": 1.6}  # squared timbre points a non-card harmony program must win by
 
 
+def role_density(role: str, emotion: EmotionVec) -> float:
+    """How busy drums, bass and melody play in a section (0-1), from its emotion vector;
+    refinement re-derives densities with this after changing a section's emotion."""
+    if role == "drums":
+        v = 0.15 + 0.85 * emotion.energy
+    elif role == "bass":
+        v = 0.2 + 0.8 * emotion.energy
+    elif role == "melody":
+        v = 0.25 + 0.75 * emotion.motion
+    else:
+        raise ValueError(f"no emotion-driven density for role {role!r}")
+    return round(float(np.clip(v, 0, 1)), 3)
+
+
 def _plan_behaviors(sections: list[SectionSpec], tracks: list[TrackSpec], intent: Params,
                     gim: GimmickMusic, traces: list[IntentTrace]) -> None:
     roles = {t.role for t in tracks}
@@ -470,13 +479,13 @@ def _plan_behaviors(sections: list[SectionSpec], tracks: list[TrackSpec], intent
                 active = not (s.section_type == "intro" and e < 0.55) and e > 0.08
                 if s.section_type == "outro" and e < 0.3:
                     active = False
-                density = float(np.clip(0.15 + 0.85 * e, 0, 1))
+                density = role_density(role, s.emotion)
             elif role == "bass":
                 active = not (s.section_type == "intro" and e < 0.35)
-                density = float(np.clip(0.2 + 0.8 * e, 0, 1))
+                density = role_density(role, s.emotion)
             elif role == "melody":
                 active = s.section_type != "intro" or gim.effect == "music_box_intro" or s.bars >= 4
-                density = float(np.clip(0.25 + 0.75 * s.emotion.motion, 0, 1))
+                density = role_density(role, s.emotion)
             elif role == "counter":
                 active = s.section_type in ("chorus", "bridge", "verse") and s.bars >= 4
                 density = float(np.clip(0.2 + 0.6 * intent.complexity / 100, 0, 1))

@@ -14,6 +14,7 @@ from kotone.domain.errors import InvalidInputError
 from kotone.domain.plan import EmotionVec, IntentTrace, SongPlan, TraceFactor
 from kotone.domain.theory import build_chord
 from kotone.music.arranger import Parts, generate_section
+from kotone.music.planner import role_density
 from kotone.music.types import Note
 
 MAX_COMMAND_CHARS = 200
@@ -134,16 +135,11 @@ def apply_refinement(plan: SongPlan, parts: Parts, req: RefineRequest) -> tuple[
 
 
 def _retune_behaviors(s) -> None:
-    e, m = s.emotion.energy, s.emotion.motion
     for role, b in s.track_behaviors.items():
-        if role == "drums":
-            b.density = round(float(np.clip(0.15 + 0.85 * e, 0, 1)), 3)
-            if s.section_type in ("intro", "outro") and e < 0.25:
-                b.active = False
-        elif role == "bass":
-            b.density = round(float(np.clip(0.2 + 0.8 * e, 0, 1)), 3)
-        elif role == "melody":
-            b.density = round(float(np.clip(0.25 + 0.75 * m, 0, 1)), 3)
+        if role in ("drums", "bass", "melody"):
+            b.density = role_density(role, s.emotion)
+        if role == "drums" and s.section_type in ("intro", "outro") and s.emotion.energy < 0.25:
+            b.active = False
 
 
 def _retune_mode(plan: SongPlan, s, scales, bucket: str, traces: list[IntentTrace]) -> None:
