@@ -145,6 +145,30 @@ def seventh_on_degree(scale: str, degree: int) -> int | None:
     return None
 
 
+def is_seventh_chord(pcs: set[int] | frozenset[int]) -> bool:
+    """True when ``pcs`` hold a root with a third, a fifth and a seventh above it (an added
+    sixth counts: C-E-G-A is A-C-E-G)."""
+    for r in pcs:
+        if ({(r + 3) % 12, (r + 4) % 12} & pcs and {(r + 6) % 12, (r + 7) % 12} & pcs
+                and {(r + 10) % 12, (r + 11) % 12} & pcs):
+            return True
+    return False
+
+
+def added_tone(scale: str, triad: tuple[int, ...]) -> int | None:
+    """For scales without a 7th over this root (pentatonic, yo, in, ryukyu ...): the scale
+    tone that turns the triad into a four-note seventh-type chord, softest first (an added
+    6th or minor 7th before a major 7th), or ``None``."""
+    best, best_rank = None, 99
+    for tone in SCALES[scale]:
+        if tone in triad or not is_seventh_chord({*triad, tone}):
+            continue
+        rank = sum(1 for t in triad if (tone - t) % 12 in (1, 11))  # semitone rubs, fewest first
+        if rank < best_rank:
+            best, best_rank = tone, rank
+    return best
+
+
 def usable_degrees(scale: str) -> list[int]:
     n = len(SCALES[scale])
     return [d for d in range(1, n + 1) if triad_on_degree(scale, d) is not None]
@@ -163,6 +187,9 @@ def map_degree(scale: str, degree: int) -> int:
     return min(usable, key=lambda d: (abs(d - degree), d != 1))
 
 
+SEVENTH_SUFFIX = {9: "6", 10: "7", 11: "maj7"}
+
+
 def chord_symbol(root_pc: int, rel: tuple[int, ...], seventh: bool) -> str:
     """Readable name; a triad that is an inversion (e.g. C-F-A) is named as a slash chord."""
     triad = [p % 12 for p in rel[:3]]
@@ -178,8 +205,9 @@ def chord_symbol(root_pc: int, rel: tuple[int, ...], seventh: bool) -> str:
     if name is None:
         ints = tuple(sorted((p - triad[0]) % 12 for p in triad[1:]))
         name = pc_name(root_pc) + QUALITY_SUFFIX.get(ints, "5")
-    if seventh and len(rel) > 3 and "/" not in name:
-        name += "maj7" if (rel[3] - rel[0]) % 12 == 11 else "7"
+    top = (rel[3] - rel[0]) % 12 if len(rel) > 3 else None
+    if seventh and top in SEVENTH_SUFFIX and "/" not in name:
+        name += SEVENTH_SUFFIX[top]
     elif seventh and len(rel) > 3:
         name += f"(add {pc_name(root_pc + (rel[3] - rel[0]))})"
     return name
@@ -193,6 +221,10 @@ def build_chord(tonic_pc: int, scale: str, degree: int, extended: bool) -> tuple
     pcs = list(rel)
     if extended:
         sev = seventh_on_degree(scale, degree)
+        if sev is None or sev in pcs or not is_seventh_chord({*pcs, sev}):
+            # an inverted triad (D/F#) takes the tone that makes it a seventh chord of its
+            # own root, not a 9th over it
+            sev = added_tone(scale, rel)
         if sev is not None and sev not in pcs:
             pcs.append(sev)
     absolute = tuple((tonic_pc + p) % 12 for p in pcs)
