@@ -8,6 +8,7 @@ from kotone.domain.plan import SectionSpec, SongPlan, TrackSpec
 from kotone.domain.theory import scale_pcs
 from kotone.music.generators import ROLE_ORDER, generator_for
 from kotone.music.generators.melody import realize_motif
+from kotone.music.rhythm import anticipate, anticipation_share
 from kotone.music.types import ChordSpan, EmotionVector, Note, SectionContext
 
 REGISTER_LIFT = {"mid_high": 4, "high": 7, "mid": 0, "mid_low": -3, "low": -6}
@@ -54,6 +55,7 @@ def section_seed(plan_seed: int, section_index: int, role: str, attempt: int = 0
 
 
 MAX_PASSES = 3
+SYNCOPATED_ROLES = ("melody", "counter")  # lines that anticipate beats as complexity rises
 
 
 def generate_section(plan: SongPlan, index: int, traces: list | None = None) -> dict[str, list[Note]]:
@@ -111,6 +113,10 @@ def _generate_roles(plan: SongPlan, index: int, attempts: dict[str, int], keep: 
         if role == "melody":
             ctx.motif_notes = _motif_notes(plan, section, ctx)
         notes = clip_to_section(generator_for(track, plan).generate(ctx, rng), ctx)
+        if role in SYNCOPATED_ROLES:
+            sync_rng = np.random.default_rng(section_seed(plan.seed, index, role, attempts.get(role, 0)) ^ 0x5EED)
+            notes = anticipate(notes, anticipation_share(ctx.complexity), sync_rng, set(ctx.motif_notes),
+                               ctx.start_beat)
         if not track.is_drum:
             notes = resolve_clashes(notes, made, ctx, tracks, set(ctx.motif_notes))
         made[role] = notes
