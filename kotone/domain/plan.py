@@ -173,6 +173,10 @@ class SongPlan(_Model):
     effects: list[str] = Field(default_factory=list)
     audio_fx: list[str] = Field(default_factory=list)
     articulation: str = "normal"
+    # how long pitched notes sound, as a share of their slot (1 = legato, 0.3 = detached)
+    legato: float = Field(0.77, ge=0.1, le=1.2)
+    # standard deviation of note onsets around the grid, in beats (players' looseness)
+    timing_spread: float = Field(0.012, ge=0.0, le=0.05)
     dynamics: tuple[int, int] = (50, 100)
     chord_extensions: bool = False
     motifs: list[Motif] = Field(default_factory=list)

@@ -55,7 +55,7 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
         start += plan.swing * 0.5
         dur = max(0.05, dur - plan.swing * 0.5)
     # microtiming: looser when intimate, tighter when driving
-    sd = (0.008 if role == "drums" else 0.012) * (0.6 + ev.intimacy) * (1.2 - 0.6 * ev.motion)
+    sd = plan.timing_spread * (0.7 if role == "drums" else 1.0) * (0.6 + ev.intimacy) * (1.2 - 0.6 * ev.motion)
     start = max(0.0, start + float(rng.normal(0, sd)))
     # velocity: bar-level accent and a phrase arc, range narrower when intimate
     bar_pos = (n.start - sec.start_beat) / plan.beats_per_bar
@@ -67,7 +67,7 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
     # articulation
     if role in PITCHED_LEGATO_ROLES:
         # warm songs are played legato, cool ones detached (notes come in at 0.95 of their slot)
-        dur *= (0.2 + 0.95 * plan.intent.warmth / 100) / 0.95
+        dur *= plan.legato / 0.95
     # stay inside the note's own section: sections can then be regenerated independently
     sec_start = sec.start_beat
     sec_end = sec.start_beat + sec.bars * plan.beats_per_bar

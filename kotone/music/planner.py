@@ -90,14 +90,12 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
 
     bpb = BEATS_PER_BAR[style.meter]
     extended = float(np.clip((intent.complexity - 32) / 36, 0, 1))  # share of chords with a 7th
+    if gim.effect == "drone":
+        # a pedal under the changes already makes sevenths of half the chords (ii over the
+        # tonic is ii7), so fewer are written
+        extended = max(0.0, extended - DRONE_COLOR)
     effects = [gim.effect]
     # swing rises with nostalgia (older records swing); swing grooves and the gimmick add a lift
-    swing = 0.3 * max(0.0, intent.nostalgia - 25) / 75 + SWING_GROOVES.get(style.groove, 0.0)
-    if gim.effect == "swing":
-        swing += 0.08 + 0.08 * gim.amount
-    swing = min(0.45, swing)
-    if style.meter == "6/8":
-        swing = 0.0
 
     sections = _plan_sections(style, mood, intent, tempo, bpb, tonic, scale, extended, rng, traces)
     if gim.effect == "key_change" and len(sections) >= 3:
@@ -110,6 +108,32 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
     motifs = _plan_motifs(intent, mood, rng)
     _place_motifs(sections, motifs, intent, bpb, traces)
     tracks = _plan_tracks(style, inst, intent, gim, traces)
+    # the players make up what the band's timbre leaves of the wish: a band cooler than the
+    # wish plays more legato, a band more modern than the wish plays looser and swings more
+    band = band_timbre(tracks)
+    # the same for brightness: a band duller than the wish plays its lines higher
+    lift = int(round(0.35 * (_compensate("brightness", intent.brightness, band["brightness"]) - intent.brightness)))
+    for t in tracks:
+        if t.role in ("melody", "counter") and lift:
+            t.low, t.high = max(21, t.low + lift), min(108, t.high + lift)
+    warm = _compensate("warmth", intent.warmth, band["warmth"])
+    old = _compensate("nostalgia", intent.nostalgia, band["nostalgia"])
+    legato = round(0.2 + 0.78 * warm / 100, 3)  # at most the full slot: no ringing into the next chord
+    timing_spread = round(0.003 + 0.025 * old / 100, 4)
+    swing = 0.3 * max(0.0, old - 25) / 75 + SWING_GROOVES.get(style.groove, 0.0)
+    if gim.effect == "swing":
+        swing += 0.08 + 0.08 * gim.amount
+    swing = min(0.45, swing)
+    if style.meter == "6/8":
+        swing = 0.0
+    traces.append(_trace("performance", f"Played {'legato' if legato > 0.8 else 'detached' if legato < 0.55 else 'evenly'}"
+                         f", {'loosely' if timing_spread > 0.018 else 'tightly' if timing_spread < 0.01 else 'naturally'}"
+                         f" timed{', with swing' if swing > 0.05 else ''}", [
+        ("intent.warmth", f"{intent.warmth:.0f}", "warm songs are played legato, cool ones detached", 0.3),
+        ("band warmth", f"{band['warmth']:.0f}", "the players make up what the instruments' warmth leaves", 0.2),
+        ("intent.nostalgia", f"{intent.nostalgia:.0f}", "old-time songs are played loosely and swing", 0.3),
+        ("band nostalgia", f"{band['nostalgia']:.0f}", "a modern-sounding band is aged by the playing", 0.2),
+    ], principle="Timbre sets a song's warmth and age first; articulation and timing finish the job."))
     _plan_behaviors(sections, tracks, intent, gim, traces)
 
     audio_fx = [fx for fx in (gim.effect,) if fx in ("bitcrush", "vinyl_crackle", "rain", "echo")]
@@ -134,6 +158,8 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
         effects=effects,
         audio_fx=audio_fx,
         articulation=mood.articulation,
+        legato=legato,
+        timing_spread=timing_spread,
         dynamics=_dynamics(mood, e),
         chord_extensions=extended > 0.5,
         motifs=motifs,
@@ -380,7 +406,7 @@ def _plan_tracks(style: StyleMusic, inst: InstrumentMusic, intent: Params, gim: 
     parts (bass, pad, counter-line) are orchestrated so the whole band's timbre lands on the
     intent's warmth, acousticness, brightness and nostalgia."""
     b = intent.brightness
-    lead_center = round(64 + (b - 50) * 0.35 + inst.register_shift)
+    lead_center = round(64 + (b - 50) * 0.35 + REGISTER_SHIFT_SHARE * inst.register_shift)
     chosen: list[tuple[str, float, dict[str, float]]] = []  # (role, weight, timbre)
     tracks: list[TrackSpec] = []
 
@@ -449,8 +475,31 @@ def _orchestrate(cands: list[int] | tuple[int, ...], role: str, chosen: list[tup
 
 
 PREFER_PENALTY = 25.0
+DRONE_COLOR = 0.3  # share of chords a tonic pedal already turns into seventh chords
+REGISTER_SHIFT_SHARE = 0.5  # how much of an instrument's octave shift its lead line takes
 # How much each dimension leans on timbre (the rest comes from tempo, mode, register, swing ...)
 ORCHESTRATION_FOCUS = {"warmth": 1.3, "acousticness": 0.8, "brightness": 0.4, "nostalgia": 1.6}  # squared timbre points a non-card harmony program must win by
+
+
+# how far the playing leans against the band's timbre gap, per dimension
+COMPENSATE = {"warmth": 1.2, "nostalgia": 0.6, "brightness": 0.6}
+
+
+def _compensate(dim: str, wish: float, band: float) -> float:
+    return float(np.clip(wish + COMPENSATE[dim] * (wish - band), 0.0, 100.0))
+
+
+def band_timbre(tracks: list[TrackSpec]) -> dict[str, float]:
+    """The band's timbre: each track's program timbre weighted by its role's sounding share."""
+    total = 0.0
+    acc = dict.fromkeys(TIMBRE_DIMS, 0.0)
+    for t in tracks:
+        timbre = kit_timbre(t.kit) if t.is_drum and t.kit else program_timbre(t.program)
+        w = ROLE_WEIGHT[t.role]
+        total += w
+        for d in TIMBRE_DIMS:
+            acc[d] += w * timbre[d]
+    return {d: v / total for d, v in acc.items()}
 
 
 def role_density(role: str, emotion: EmotionVec) -> float:
