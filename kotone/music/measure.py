@@ -18,7 +18,7 @@ import pretty_midi
 
 from kotone.assets import ASSETS_DIR, read_json
 from kotone.domain.params import DIMS, Params
-from kotone.domain.theory import KK_MAJOR, KK_MINOR
+from kotone.domain.theory import KK_MAJOR, KK_MINOR, is_seventh_chord
 from kotone.music.timbre import KIT_PROGRAMS, gm_table
 
 # Krumhansl-Kessler key profiles
@@ -42,6 +42,7 @@ class Features:
     drum_hits_per_beat: float
     majorness: float
     mean_pitch: float
+    top_pitch: float
     high_fraction: float
     lowmid_fraction: float
     legato: float
@@ -50,6 +51,8 @@ class Features:
     pc_entropy: float
     pitched_parts: int
     swing: float
+    melodic_lines: int
+    looseness: float
     timbre: dict[str, float]
 
 
@@ -77,6 +80,16 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     weights = np.array([n.end - n.start for n in upper]) if upper else np.array([1.0])
     mean_pitch = float(np.average([n.pitch for n in upper], weights=weights)) if upper else 60.0
     high = float(np.mean([n.pitch >= 76 for n in upper])) if upper else 0.0
+    # the register of the top line: the highest pitch sounding, every half beat
+    top_pitch = 60.0
+    if pitched:
+        arr = np.array([(n.start, n.end, n.pitch) for _, n in pitched])
+        tops = []
+        for t in np.arange(0.0, dur, spb / 2) + 0.01:
+            live = arr[(arr[:, 0] <= t) & (arr[:, 1] > t), 2]
+            if live.size:
+                tops.append(live.max())
+        top_pitch = float(np.mean(tops)) if tops else 60.0
     lowmid_w = sum(n.end - n.start for _, n in pitched if 43 <= n.pitch <= 64)
     total_w = sum(n.end - n.start for _, n in pitched) or 1.0
     # articulation: each note's length over the gap to the next onset in its part (1 = legato)
@@ -91,43 +104,57 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
             if 0.05 < gap < 4.0:
                 ratios.append(min(1.2, (n.end - n.start) / gap))
     legato = float(np.mean(ratios)) if ratios else 0.5
-    # harmony: share of beats whose sounding pitch classes contain a seventh chord
-    beat_times = np.arange(0, dur, spb)
+    # harmony: share of half bars (whole bars in triple meter) whose sounding pitch classes
+    # contain a seventh chord. A note is heard until the next onset in its part (a detached
+    # or broken chord is still the chord), and a pitch class counts when it sounds for at
+    # least half a beat of the window, so passing tones don't.
+    held = _held_notes(pm, spb)
+    ts = pm.time_signature_changes
+    bar_beats = ts[0].numerator * 4 / ts[0].denominator if ts else 4.0
+    win = spb * (bar_beats / 2 if bar_beats % 2 == 0 else bar_beats)
     sevenths = []
-    for b in beat_times:
-        # notes sounding through at least half of this beat (so arpeggios count, passing tones don't)
-        pcs = {n.pitch % 12 for _, n in pitched if n.pitch < ACCOMP_TOP and (
-               min(n.end, b + spb) - max(n.start, b) >= 0.5 * spb or (abs(n.start - b) < 0.03 and n.end - n.start >= 0.2 * spb))}
+    for b in np.arange(0, dur, win):
+        weight: dict[int, float] = {}
+        for start, end, pitch in held:
+            if pitch < ACCOMP_TOP and end > b and start < b + win:
+                weight[pitch % 12] = weight.get(pitch % 12, 0.0) + (min(end, b + win) - max(start, b)) / spb
+        pcs = {pc for pc, w in weight.items() if w >= 0.5}
         if len(pcs) >= 3:
-            sevenths.append(_has_seventh(pcs))
+            sevenths.append(is_seventh_chord(pcs))
     chord_richness = float(np.mean(sevenths)) if sevenths else 0.0
-    # rhythm: syncopation = onsets off the beat whose part plays nothing on the next beat
-    # (the note carries across it); swing = how late the off-beat eighths sit
+    # rhythm: syncopation = onsets off the beat whose line plays nothing on the next beat
+    # (the note carries across it), over the single-note lines (chord comping patterns are
+    # the style's groove, not syncopation); swing = how late the off-beat eighths sit
     sync_flags = []
-    for inst in pm.instruments:
-        if inst.is_drum or len(inst.notes) < 2:
-            continue
+    lines = [inst for inst in pm.instruments if not inst.is_drum and len(inst.notes) >= 2 and _is_line(inst)]
+    for inst in lines:
         on = sorted({round(n.start / spb, 3) for n in inst.notes})
         for a, nxt in itertools.pairwise(on):
             frac = a % 1.0
-            if 0.1 < frac < 0.9:
-                sync_flags.append(nxt > np.floor(a) + 1.08)
-            else:
-                sync_flags.append(False)
+            sync_flags.append(bool(0.1 < frac < 0.9 and nxt > np.floor(a) + 1.08))
     sync = float(np.mean(sync_flags)) if sync_flags else 0.0
     onset_b = np.array([n.start for _, n in pitched]) / spb
     frac4 = onset_b % 1.0
     near_off = frac4[(frac4 > 0.45) & (frac4 < 0.75)]
     swing = float(np.clip(np.median(near_off) - 0.5, 0, 0.25) / 0.25) if len(near_off) > 8 else 0.0
+    # timing: how far the players sit off the beat (the first onset of each chord or hit
+    # near a beat), in beats; machines sit on it, old records wander
+    devs = []
+    for inst in pm.instruments:
+        firsts = sorted({round(n.start / spb, 4) for n in inst.notes})
+        for a, b in itertools.pairwise([-1.0, *firsts]):
+            if b - a > 0.06 and abs(b - round(b)) < 0.12:
+                devs.append(abs(b - round(b)))
+    looseness = float(np.mean(devs)) if devs else 0.0
     pcs_w = hist / hist.sum() if hist.sum() > 0 else hist
     entropy = float(-sum(p * math.log2(p) for p in pcs_w if p > 0))
     parts = sum(1 for inst in pm.instruments if not inst.is_drum and inst.notes)
     return Features(
         tempo_bpm=tempo, duration_s=dur, notes_per_s=(len(pitched) + 0.5 * len(drums)) / dur,
         mean_velocity=vel, drum_hits_per_beat=len(drums) / max(1.0, dur / spb), majorness=majorness,
-        mean_pitch=mean_pitch, high_fraction=high, lowmid_fraction=lowmid_w / total_w, legato=legato,
+        mean_pitch=mean_pitch, top_pitch=top_pitch, high_fraction=high, lowmid_fraction=lowmid_w / total_w, legato=legato,
         chord_richness=chord_richness, syncopation=sync, pc_entropy=entropy, pitched_parts=parts,
-        swing=swing, timbre=_timbre(pm),
+        swing=swing, melodic_lines=len(lines), looseness=looseness, timbre=_timbre(pm),
     )
 
 
@@ -151,13 +178,27 @@ def _major_chord_share(pitched: list, spb: float, dur: float) -> float:
     return major / (major + minor) if major + minor else 0.5
 
 
-def _has_seventh(pcs: set[int]) -> bool:
-    """True when ``pcs`` contain a root with a third, a fifth and a seventh above it."""
-    for r in pcs:
-        if ({(r + 3) % 12, (r + 4) % 12} & pcs and {(r + 6) % 12, (r + 7) % 12} & pcs
-                and {(r + 10) % 12, (r + 11) % 12} & pcs):
-            return True
-    return False
+def _is_line(inst: pretty_midi.Instrument) -> bool:
+    """A single-note line (melody, counter-melody, bass): most onsets carry one note."""
+    per_onset: dict[float, int] = {}
+    for n in inst.notes:
+        per_onset[round(n.start, 2)] = per_onset.get(round(n.start, 2), 0) + 1
+    return sum(v == 1 for v in per_onset.values()) > 0.8 * len(per_onset)
+
+
+def _held_notes(pm: pretty_midi.PrettyMIDI, spb: float) -> list[tuple[float, float, int]]:
+    """(start, heard end, pitch) of pitched notes: each lasts at least until the next onset in
+    its part, at most two beats past its start when it was cut short."""
+    out = []
+    for inst in pm.instruments:
+        if inst.is_drum:
+            continue
+        onsets = sorted({round(n.start, 3) for n in inst.notes})
+        nxt = dict(itertools.pairwise(onsets))
+        for n in inst.notes:
+            heard = min(nxt.get(round(n.start, 3), n.end), n.start + 2 * spb)
+            out.append((n.start, max(n.end, heard), n.pitch))
+    return out
 
 
 def _timbre(pm: pretty_midi.PrettyMIDI) -> dict[str, float]:
@@ -188,7 +229,7 @@ def raw_dims(f: Features) -> dict[str, float]:
         + 0.35 * _n(f.mean_velocity, 40, 110) + 0.15 * _n(f.drum_hits_per_beat, 0, 3),
         "warmth": 0.5 * t["warmth"] + 0.3 * _n(f.legato, 0.45, 1.05) + 0.1 * f.lowmid_fraction * 100
         + 0.1 * (100 - _n(f.mean_velocity, 45, 110)),
-        "brightness": 0.2 * _n(f.majorness, -0.25, 0.25) + 0.4 * _n(f.mean_pitch, 54, 80)
+        "brightness": 0.2 * _n(f.majorness, -0.25, 0.25) + 0.4 * _n(f.top_pitch, 60, 86)
         + 0.15 * f.high_fraction * 100 + 0.25 * t["brightness"],
         "acousticness": t["acousticness"],
         "complexity": 0.35 * f.chord_richness * 100 + 0.2 * _n(f.syncopation, 0.05, 0.5)
@@ -201,10 +242,10 @@ def raw_dims(f: Features) -> dict[str, float]:
 FEATURES_BY_DIM: dict[str, tuple[str, ...]] = {
     "energy": ("tempo_bpm", "notes_per_s", "mean_velocity", "drum_hits_per_beat"),
     "warmth": ("timbre_warmth", "legato", "lowmid_fraction", "softness"),
-    "brightness": ("majorness", "mean_pitch", "high_fraction", "timbre_brightness"),
+    "brightness": ("majorness", "top_pitch", "high_fraction", "timbre_brightness"),
     "acousticness": ("timbre_acousticness",),
-    "complexity": ("chord_richness", "syncopation", "pc_entropy", "pitched_parts", "notes_per_s"),
-    "nostalgia": ("timbre_nostalgia", "swing"),
+    "complexity": ("chord_richness", "syncopation", "pc_entropy", "pitched_parts", "melodic_lines", "notes_per_s"),
+    "nostalgia": ("timbre_nostalgia", "swing", "looseness"),
 }
 
 
