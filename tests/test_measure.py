@@ -1,5 +1,6 @@
 """Measurement reads the MIDI itself: known contrasts must move the right dimension."""
 
+import numpy as np
 import pretty_midi
 import pytest
 
@@ -75,3 +76,48 @@ def test_measurement_is_of_the_file():
     for d, v in song.measured.as_dict().items():
         assert getattr(reread, d) == pytest.approx(v, abs=1.0), d
     assert extract_features(song.midi).tempo_bpm == pytest.approx(song.plan.tempo_bpm, abs=0.01)
+
+
+def test_chord_richness_does_not_depend_on_articulation():
+    """A detached seventh chord is still a seventh chord: notes are heard to the next onset."""
+    for chord in ((60, 64, 67, 71), (60, 64, 67)):
+        legato = make_song(chord=chord)
+        staccato = make_song(chord=chord)
+        for n in staccato.instruments[0].notes:
+            n.end = n.start + 0.15
+        a, b = extract_features(legato), extract_features(staccato)
+        assert a.chord_richness == pytest.approx(b.chord_richness, abs=0.05)
+    assert extract_features(make_song(chord=(60, 64, 67, 71))).chord_richness > 0.9
+    assert extract_features(make_song(chord=(60, 64, 67))).chord_richness < 0.5
+
+
+def test_looseness_reads_how_far_players_sit_off_the_beat():
+    rng = np.random.default_rng(3)
+    tight, loose = make_song(), make_song()
+    spb = 60.0 / 100
+    for inst in loose.instruments:
+        for n in inst.notes:
+            shift = float(rng.normal(0, 0.03)) * spb
+            n.start, n.end = max(0.0, n.start + shift), n.end + shift
+    assert extract_features(tight).looseness < 0.01
+    assert extract_features(loose).looseness > extract_features(tight).looseness + 0.01
+    assert measure(loose)[0].nostalgia > measure(tight)[0].nostalgia
+
+
+def test_top_line_register_moves_brightness():
+    low, high = make_song(), make_song()
+    for n in high.instruments[1].notes:
+        n.pitch += 12
+    assert extract_features(high).top_pitch > extract_features(low).top_pitch + 8
+    assert measure(high)[0].brightness > measure(low)[0].brightness + 5
+
+
+def test_syncopation_counts_notes_carried_across_the_beat():
+    straight, pushed = make_song(step=1.0), make_song(step=1.0)
+    spb = 60.0 / 100
+    notes = pushed.instruments[1].notes
+    for k in range(2, len(notes), 2):  # every other note half a beat early, held over the beat
+        notes[k].start -= 0.5 * spb
+        notes[k - 1].end = min(notes[k - 1].end, notes[k].start)
+    assert extract_features(straight).syncopation == 0.0
+    assert extract_features(pushed).syncopation > 0.3

@@ -27,6 +27,30 @@ def test_plan_roundtrips_through_json():
     assert again == song.plan
 
 
+def test_plans_saved_before_performance_fields_still_load():
+    data = json.loads(compose(FOLK, 3).plan.model_dump_json())
+    del data["legato"], data["timing_spread"]
+    old = SongPlan.model_validate(data)
+    assert 0.1 <= old.legato <= 1.2 and old.timing_spread > 0
+
+
+def test_complexity_nostalgia_and_warmth_become_the_playing():
+    """Richer cards get more 7ths and syncopation; older and warmer ones are played looser
+    and more legato; each is read back from the MIDI file."""
+    plain = compose({"style": "style_lullaby", "instrument": "instrument_glass_pad", "mood": "mood_cold",
+                     "gimmick": "gimmick_bitcrush"}, 7)
+    rich = compose({"style": "style_jazz_swing", "instrument": "instrument_rhodes", "mood": "mood_romantic",
+                    "gimmick": "gimmick_vinyl_crackle"}, 7)
+    assert rich.plan.intent.complexity > plain.plan.intent.complexity + 15
+    assert rich.features.chord_richness > plain.features.chord_richness + 0.3
+    assert rich.features.syncopation > plain.features.syncopation
+    assert rich.plan.legato > plain.plan.legato and rich.plan.timing_spread > plain.plan.timing_spread
+    assert rich.features.looseness > plain.features.looseness
+    assert any(t.decision_type == "performance" for t in rich.plan.traces)
+    for dim in ("complexity", "warmth", "nostalgia"):
+        assert getattr(rich.measured, dim) > getattr(plain.measured, dim) + 10, dim
+
+
 def test_plan_shape():
     song = compose(FOLK, 5)
     plan = song.plan

@@ -4,6 +4,7 @@ from kotone.domain.theory import (
     SCALES,
     build_chord,
     is_consonant,
+    is_seventh_chord,
     nearest_pitch,
     scale_pcs,
     scale_step,
@@ -76,3 +77,24 @@ def test_voice_leading_moves_little():
     f = voice_chord((5, 9, 0), 60, 48, 76, c)
     assert sorted(p % 12 for p in f) == [0, 5, 9]
     assert abs(sum(f) / 3 - sum(c) / 3) <= 3
+
+
+@pytest.mark.parametrize("scale", sorted(SCALES))
+def test_every_extended_chord_is_a_seventh_chord_in_the_scale(scale):
+    """Complexity asks for 7ths: in scales with no 7th over a degree (pentatonic, yo, in,
+    ryukyu) an added 6th or another scale tone must still make a real seventh-type chord."""
+    for tonic in (0, 5, 10):
+        pcs = set(scale_pcs(tonic, scale))
+        for degree in range(1, 8):
+            _, chord, _ = build_chord(tonic, scale, degree, extended=True)
+            assert len(set(chord)) == 4, (scale, degree, chord)
+            assert set(chord) <= pcs
+            assert is_seventh_chord(set(chord)), (scale, degree, chord)
+
+
+def test_added_sixth_is_named_as_a_sixth():
+    _, pcs, symbol = build_chord(0, "pentatonic_major", 1, extended=True)
+    assert pcs == (0, 4, 7, 9)
+    assert symbol == "C6"
+    assert is_seventh_chord({0, 4, 7, 9})  # C6 holds Am7
+    assert not is_seventh_chord({0, 4, 7, 2})  # an added 9th is not a seventh chord
