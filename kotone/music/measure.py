@@ -97,8 +97,7 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     for inst in pm.instruments:
         if inst.is_drum or len(inst.notes) < 3:
             continue
-        onsets = sorted({round(n.start, 3) for n in inst.notes})
-        nxt = dict(itertools.pairwise(onsets))
+        nxt = _next_onsets(inst)
         for n in inst.notes:
             gap = nxt.get(round(n.start, 3), 0.0) - n.start
             if 0.05 < gap < 4.0:
@@ -186,6 +185,11 @@ def _is_line(inst: pretty_midi.Instrument) -> bool:
     return sum(v == 1 for v in per_onset.values()) > 0.8 * len(per_onset)
 
 
+def _next_onsets(inst: pretty_midi.Instrument) -> dict[float, float]:
+    """Each onset (rounded to ms) of a part -> the part's next onset."""
+    return dict(itertools.pairwise(sorted({round(n.start, 3) for n in inst.notes})))
+
+
 def _held_notes(pm: pretty_midi.PrettyMIDI, spb: float) -> list[tuple[float, float, int]]:
     """(start, heard end, pitch) of pitched notes: each lasts at least until the next onset in
     its part, at most two beats past its start when it was cut short."""
@@ -193,8 +197,7 @@ def _held_notes(pm: pretty_midi.PrettyMIDI, spb: float) -> list[tuple[float, flo
     for inst in pm.instruments:
         if inst.is_drum:
             continue
-        onsets = sorted({round(n.start, 3) for n in inst.notes})
-        nxt = dict(itertools.pairwise(onsets))
+        nxt = _next_onsets(inst)
         for n in inst.notes:
             heard = min(nxt.get(round(n.start, 3), n.end), n.start + 2 * spb)
             out.append((n.start, max(n.end, heard), n.pitch))

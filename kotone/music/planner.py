@@ -460,13 +460,8 @@ def _orchestrate(cands: list[int] | tuple[int, ...], role: str, chosen: list[tup
     """The candidate that brings the weighted band timbre nearest the intent; programs in
     ``prefer`` (the card's own) win unless another fits the wish clearly better."""
     def band_error(prog: int) -> float:
-        items = [*chosen, (role, ROLE_WEIGHT[role], program_timbre(prog))]
-        total = sum(w for _, w, _ in items)
-        err = 0.0
-        for d in TIMBRE_DIMS:
-            avg = sum(w * t[d] for _, w, t in items) / total
-            err += ORCHESTRATION_FOCUS[d] * (avg - getattr(intent, d)) ** 2
-        return err
+        avg = _weighted_timbre([(w, t) for _, w, t in chosen] + [(ROLE_WEIGHT[role], program_timbre(prog))])
+        return sum(ORCHESTRATION_FOCUS[d] * (avg[d] - getattr(intent, d)) ** 2 for d in TIMBRE_DIMS)
 
     def cost(prog: int) -> float:
         return band_error(prog) + (0.0 if prefer is None or prog in prefer else PREFER_PENALTY)
@@ -489,17 +484,15 @@ def _compensate(dim: str, wish: float, band: float) -> float:
     return float(np.clip(wish + COMPENSATE[dim] * (wish - band), 0.0, 100.0))
 
 
+def _weighted_timbre(items: list[tuple[float, dict[str, float]]]) -> dict[str, float]:
+    total = sum(w for w, _ in items)
+    return {d: sum(w * t[d] for w, t in items) / total for d in TIMBRE_DIMS}
+
+
 def band_timbre(tracks: list[TrackSpec]) -> dict[str, float]:
     """The band's timbre: each track's program timbre weighted by its role's sounding share."""
-    total = 0.0
-    acc = dict.fromkeys(TIMBRE_DIMS, 0.0)
-    for t in tracks:
-        timbre = kit_timbre(t.kit) if t.is_drum and t.kit else program_timbre(t.program)
-        w = ROLE_WEIGHT[t.role]
-        total += w
-        for d in TIMBRE_DIMS:
-            acc[d] += w * timbre[d]
-    return {d: v / total for d, v in acc.items()}
+    return _weighted_timbre([(ROLE_WEIGHT[t.role], kit_timbre(t.kit) if t.is_drum and t.kit else program_timbre(t.program))
+                             for t in tracks])
 
 
 def role_density(role: str, emotion: EmotionVec) -> float:

@@ -38,7 +38,7 @@ def anticipate(notes: list[Note], share: float, rng: np.random.Generator,
         frac = n.start % 1.0
         if min(frac, 1.0 - frac) > ON_BEAT or n.start - start_beat < 0.5 or n in locked or prev in locked:
             continue
-        if prev.start > n.start - 0.75 or prev.start == n.start:
+        if prev.start > n.start - 0.75:
             continue
         target = n.start - 0.5
         if any(target - 1e-6 <= t < n.start - 1e-6 for t in onsets):
