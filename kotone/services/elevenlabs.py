@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -140,6 +141,13 @@ def classify_api_error(status: int | None, body: Any, key: str | None) -> Eleven
                            "later. Nothing was saved.", status=status)
 
 
+def new_http_client(timeout_s: float) -> Any:
+    """The httpx client a render uses (tests swap in one with a fake transport)."""
+    import httpx
+
+    return httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(15.0, timeout_s)))
+
+
 def make_client(api_key: str, timeout_s: float, httpx_client: Any) -> Any:
     from elevenlabs.client import ElevenLabs
 
@@ -147,21 +155,34 @@ def make_client(api_key: str, timeout_s: float, httpx_client: Any) -> Any:
 
 
 def _download(client: Any, prompt: Any, deadline: float) -> tuple[bytes, dict[str, str]]:
+    """Send the request and read the audio; past ``deadline`` a watchdog closes the response
+    (so a service that trickles bytes cannot hold the call open) and TimeoutError is raised."""
     chunks: list[bytes] = []
     size = 0
+    expired = threading.Event()
     with client.music.with_raw_response.compose(
         composition_plan=prompt, respect_sections_durations=True, output_format=OUTPUT_FORMAT, model_id=MODEL_ID,
-        request_options={"max_retries": 0, "chunk_size": 64 * 1024},
+        request_options={"max_retries": 0, "chunk_size": 8 * 1024},
     ) as response:
         headers = {k.lower(): v for k, v in response.headers.items()}
-        for chunk in response.data:
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_AUDIO_BYTES:
-                raise ElevenLabsError("service", "ElevenLabs sent more audio than a song can be; stopped. "
-                                      "Nothing was saved.")
-            if time.monotonic() > deadline:
-                raise TimeoutError
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), lambda: (expired.set(), response.close()))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            for chunk in response.data:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_AUDIO_BYTES:
+                    raise ElevenLabsError("service", "ElevenLabs sent more audio than a song can be; stopped. "
+                                          "Nothing was saved.")
+                if expired.is_set() or time.monotonic() > deadline:
+                    raise TimeoutError
+        except Exception:
+            if expired.is_set():
+                raise TimeoutError from None
+            raise
+        finally:
+            watchdog.cancel()
     return b"".join(chunks), headers
 
 
@@ -179,7 +200,7 @@ def compose_music(body: Mapping[str, Any], api_key: str | None, *, timeout_s: fl
     t0 = time.monotonic()
     own = httpx_client is None
     if own:
-        httpx_client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(15.0, timeout_s)))
+        httpx_client = new_http_client(timeout_s)
     try:
         client = make_client(api_key, timeout_s, httpx_client)
         audio, headers = _download(client, prompt, t0 + timeout_s)
