@@ -64,7 +64,7 @@ class HubMirror:
         self.every_min = every_min
         self.scheduler: Any = None
         self._remote: set[str] = set()
-        self._last_trigger = 0.0
+        self._last_trigger = float("-inf")
 
     def __repr__(self) -> str:  # never the token
         return f"HubMirror({self.repo_id!r}, started={self.scheduler is not None})"
