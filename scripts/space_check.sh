@@ -53,8 +53,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   timeout 1500 "$VENV/bin/python" -m pip install -q -r "$WORK/space/requirements.txt"
   say "fresh install from requirements.txt: $((SECONDS - t0)) s, $(du -sh "$VENV" | cut -f1)"
 fi
-"$VENV/bin/python" -c "import torch, gradio, elevenlabs, spaces; print('[space-check] torch', torch.__version__, \
-'gradio', gradio.__version__, 'spaces', spaces.__name__)"
+"$VENV/bin/python" -c "from importlib.metadata import version as v; print('[space-check]', *(f'{p} {v(p)}' for p in \
+('torch', 'gradio', 'spaces', 'elevenlabs', 'transformers')))"
 
 # 4. Boot like a Space: its variables, no secrets, nothing downloaded.
 mkdir -p "$WORK/data"
@@ -64,7 +64,7 @@ mkdir -p "$WORK/data"
   "$VENV/bin/python" app.py >"$WORK/server.log" 2>&1) &
 SERVER=$!
 t0=$SECONDS
-until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/"; do
+until curl -fs -o /dev/null "http://127.0.0.1:$PORT/"; do
   if ! kill -0 "$SERVER" 2>/dev/null || [ $((SECONDS - t0)) -gt 240 ]; then
     say "the app did not come up within $((SECONDS - t0)) s; its log:"
     tail -40 "$WORK/server.log"
@@ -73,6 +73,7 @@ until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/"; do
   sleep 1
 done
 say "app up in $((SECONDS - t0)) s (SPACE_ID=ci/atelier-kotone SYSTEM=spaces)"
+grep -iE "warning|error|traceback" "$WORK/server.log" | head -5 || true
 
 # 5. One song through the API.
 status=0
