@@ -82,7 +82,10 @@ def render_saved_song(song_id: str, gallery: Gallery, session_key: str | None = 
                 "duration_ms": result.duration_ms, "render_s": round(result.seconds, 2), "credits": result.credits,
                 "request_id": result.request_id, "plan_sha256": plan_hash(body), "created": time.time(),
                 "sections": [s["section_name"] for s in body["sections"]]}
-        audio = gallery.add_file(song_id, AUDIO_NAME, result.audio)
+        try:
+            audio = gallery.add_file(song_id, AUDIO_NAME, result.audio)
+        except FileExistsError:  # another process saved its render first: that one stands
+            return cached_render(gallery, song_id)  # type: ignore[return-value]
         gallery.add_file(song_id, META_NAME, json.dumps(meta, indent=1).encode())
     return ElevenRender(song_id, audio, meta, cached=False)
 

@@ -114,7 +114,13 @@ class Gallery:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.link(tmp, folder / name)  # atomic, and fails if the name exists
+            try:
+                os.link(tmp, folder / name)  # atomic, and fails if the name exists
+            except FileExistsError:
+                raise
+            except OSError:  # a mount without hard links: exclusive create still never replaces
+                with open(folder / name, "xb") as fh:
+                    fh.write(data)
         finally:
             os.unlink(tmp)
         return folder / name
