@@ -143,6 +143,18 @@ def test_cli_render_without_a_key_says_how_to_get_one(tmp_path, monkeypatch, cap
     assert (out / "song.wav").is_file() and not (out / "elevenlabs.mp3").exists()
 
 
+def test_cli_renders_with_a_key(tmp_path, fake, monkeypatch, capsys):
+    monkeypatch.setenv("ELEVENLABS_API_KEY", ENV_KEY)
+    out = tmp_path / "song"
+    assert compose_main(["--cards", CARDS, "--seed", "3", "--out", str(out), "--wav", "--audio", "elevenlabs"]) == 0
+    (req,) = fake.requests
+    body = json.loads((out / "elevenlabs_plan.json").read_text(encoding="utf-8"))
+    assert json.loads(req.content)["composition_plan"] == body and req.headers["xi-api-key"] == ENV_KEY
+    assert (out / "elevenlabs.mp3").read_bytes() == MP3 and (out / "song.wav").is_file()
+    printed = capsys.readouterr().out
+    assert json.loads(printed)["elevenlabs"]["credits"] == 1234 and ENV_KEY not in printed
+
+
 def plan_dict(bars, tempo=120.0, meter="4/4", **extra):
     kinds = ["intro", "verse", "chorus", "bridge", "outro"]
     sections, beat = [], 0.0
