@@ -11,7 +11,9 @@ import random
 from typing import Any
 
 import gradio as gr
+import spaces  # noqa: F401  (before anything imports torch: on ZeroGPU it sets up CUDA for @spaces.GPU)
 
+from app_elevenlabs import build_elevenlabs_block
 from kotone import views
 from kotone.about import about_markdown
 from kotone.assets import load_book, load_catalog
@@ -20,17 +22,16 @@ from kotone.domain.commissions import Commission
 from kotone.domain.errors import InvalidInputError, KotoneError
 from kotone.domain.progress import buy, check_unlocked, load_progress, new_progress, reward
 from kotone.pipeline import check_seed
+from kotone.services.space_runtime import on_space, warm_models
 from kotone.store.gallery import Gallery, check_song_id
-from kotone.store.hub_sync import HubMirror
+from kotone.store.hub_sync import start_mirror
 from kotone.studio import compose_and_save, custom_commission, generated_commission, refine_and_save
 
 CATALOG = load_catalog()
 BOOK = load_book()
 GALLERY = Gallery()
-_MIRROR = HubMirror.from_env()
-if _MIRROR is not None:  # a Space restarts with an empty disk: bring the mirrored songs back
-    _MIRROR.restore(GALLERY.root)
-    GALLERY.rebuild_index()
+_MIRROR = start_mirror(GALLERY)  # a Space restarts with an empty disk: bring the mirrored songs back, keep mirroring
+MODELS = warm_models() if on_space() else {}  # load the interpreter now, where @spaces.GPU expects it
 BOARD_SIZE = 6
 STUDIO_TAB, COMPOSE_TAB = "studio", "compose"
 
@@ -289,6 +290,7 @@ def build_app() -> gr.Blocks:
                 diff_md = gr.Markdown(elem_id="k-diff")
                 with gr.Accordion("🔍 Why does it sound like this?", open=False):
                     why = gr.HTML()
+                build_elevenlabs_block(song_id, GALLERY)
             with gr.Tab("Gallery", id="gallery"):
                 gallery = gr.HTML()
                 refresh = gr.Button("Refresh")

@@ -21,6 +21,8 @@ from kotone.domain.errors import InvalidInputError, NotFoundError
 
 SONG_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16}$")
 INDEX_NAME = "index.jsonl"
+# files that may be added to a finished song folder later, once each (an ElevenLabs render)
+ADDED_FILES = frozenset({"elevenlabs.mp3", "elevenlabs.json"})
 _LOCK = threading.Lock()
 
 
@@ -100,8 +102,31 @@ class Gallery:
         except json.JSONDecodeError as exc:
             raise NotFoundError(f"song {song_id!r} is damaged: {exc}") from exc
 
+    def add_file(self, song_id: str, name: str, data: bytes) -> Path:
+        """Add one of ADDED_FILES to a saved song, write-once: it appears whole or not at all and
+        an existing file is never replaced (FileExistsError)."""
+        if name not in ADDED_FILES:
+            raise InvalidInputError(f"unknown added song file {name!r}")
+        folder = self.song_dir(song_id)
+        if not (folder / "song.json").is_file():
+            raise NotFoundError(f"no song with id {song_id!r}")
+        fd, tmp = tempfile.mkstemp(prefix=".add-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            try:
+                os.link(tmp, folder / name)  # atomic, and fails if the name exists
+            except FileExistsError:
+                raise
+            except OSError:  # a mount without hard links: exclusive create still never replaces
+                with open(folder / name, "xb") as fh:
+                    fh.write(data)
+        finally:
+            os.unlink(tmp)
+        return folder / name
+
     def file(self, song_id: str, name: str) -> Path:
-        if name not in {"song.mid", "song.ogg", "song.wav", "roll.png", "thumb.png"}:
+        if name not in {"song.mid", "song.ogg", "song.wav", "roll.png", "thumb.png", *ADDED_FILES}:
             raise InvalidInputError(f"unknown song file {name!r}")
         path = self.song_dir(song_id) / name
         if not path.is_file():
