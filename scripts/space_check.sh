@@ -28,6 +28,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# 0. Room for it: the install is ~7.4 GB (torch's CUDA wheels). A machine without that much free
+#    space cannot run this check at all; say so plainly and skip rather than fail half-way.
+free_kb=$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR==2 {print $4}')
+if [ -z "${KOTONE_SPACE_CHECK_VENV:-}" ] && [ "${free_kb:-0}" -lt $((12 * 1024 * 1024)) ]; then
+  say "SKIPPED: only $((free_kb / 1024)) MB free in ${TMPDIR:-/tmp}; the fresh Space environment needs ~12 GB"
+  exit 0
+fi
+
 # 1. System packages, as the Space's build installs packages.txt.
 missing=()
 while read -r p; do
