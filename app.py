@@ -27,7 +27,7 @@ from kotone.assets import load_book, load_catalog
 from kotone.domain.board import pick_board
 from kotone.domain.cards import SLOTS
 from kotone.domain.commissions import Commission
-from kotone.domain.errors import InvalidInputError, KotoneError
+from kotone.domain.errors import InvalidInputError, KotoneError, LockedCardError
 from kotone.domain.progress import Progress, buy, check_unlocked, load_progress, new_progress, reward
 from kotone.domain.refine_words import EXAMPLES, parse_words
 from kotone.domain.song import SongRecord, recipe_key
@@ -285,7 +285,9 @@ def ui_pick(action: str, choice: dict | None, progress_raw: Any) -> list[Any]:
     """Choose a card for its slot; a locked card explains how to get it and changes nothing."""
     progress = progress_of(progress_raw)
     card = CATALOG.get(action_value(action))
-    check_unlocked(progress, {card.slot: card})
+    if card.id not in progress.unlocked:
+        raise LockedCardError(f"«{card.name}» is locked: buy it in the shop below for {card.price} coins "
+                              f"(you have {progress.coins}).")
     choice = {**EMPTY_CHOICE, **(choice or {}), card.slot: card.id}
     out: list[Any] = [gr.skip()] * 8
     out[0], out[1] = choice, views.hand_html(choice, CATALOG)
@@ -316,11 +318,16 @@ def ui_check_compose(commission_id: str | None, extra: dict | None, choice: dict
         choice = {**EMPTY_CHOICE, **(choice or {})}
         empty = [s for s in SLOTS if not choice.get(s)]
         if empty:
-            raise InvalidInputError(f"choose a {' and a '.join(empty)} card first — tap one below")
+            names = ", ".join(empty[:-1]) + (" and " if len(empty) > 1 else "") + empty[-1]
+            raise InvalidInputError(f"Choose your {names} card{'s' if len(empty) > 1 else ''} first — tap one below.")
         cards = CATALOG.resolve(choice)
         check_unlocked(progress, cards)
         seed_text = str(seed or "").strip()
-        seed_value = random.randrange(MAX_SEED) if surprise or not seed_text else check_seed(seed_text)
+        try:
+            seed_value = random.randrange(MAX_SEED) if surprise or not seed_text else check_seed(seed_text)
+        except InvalidInputError:
+            raise InvalidInputError(f"The seed must be a whole number from 0 to {MAX_SEED} "
+                                    "(or tick 🎲 Surprise me).") from None
         commission = find_commission(commission_id, extra)
     except KotoneError as exc:
         log.warning("player mistake (compose): %s", exc)

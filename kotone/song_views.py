@@ -5,6 +5,7 @@ card names instead of ids, chords spelled in the song's key.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Mapping
@@ -194,9 +195,24 @@ def factor_text(factor: str, value: str) -> str:
     words = {"intent": "the cards' ", "emotion": "the section's ", "critic": "the critic's ", "mood": "the mood's ",
              "style": "the style's ", "gimmick": "the gimmick's ", "instrument": "the instrument's "}
     label = (words.get(head, head.replace("_", " ") + " ") + tail.replace("_", " ")) if tail else head
-    if head in ("emotion", "critic"):
+    if head in ("emotion", "critic") or (head == "mood" and tail in ("valence", "tension", "intimacy", "motion")):
         value = _NUMBER.sub(lambda m: _to_100(m.group(0)), value)
-    return f"{label} {value}".strip()
+    return f"{label} {_readable(value)}".strip()
+
+
+def _readable(value: str) -> str:
+    """A value that is a Python literal (a dict, a list) reads as words: 'bright: major, dark: minor'."""
+    if not value.startswith(("{", "[", "(")):
+        return value
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+    if isinstance(parsed, dict):
+        return ", ".join(f"{k}: {v}" for k, v in parsed.items())
+    if isinstance(parsed, list | tuple):
+        return ", ".join(str(v) for v in parsed)
+    return value
 
 
 def _to_100(num: str) -> str:
@@ -217,10 +233,10 @@ def why_html(record: SongRecord) -> str:
     chords_html = f'<h4>Chords, section by section</h4><ul class="k-chord-list">{"".join(rows)}</ul>' if rows else ""
     items = []
     for t in plan.get("traces", []):
-        because = "; ".join(
+        because = respell("; ".join(
             plain(factor_text(str(f.get("factor", "")), str(f.get("value", ""))))
             + (f" — {plain(str(f['implication']))}" if f.get("implication") else "")
-            for f in t.get("because", []))
+            for f in t.get("because", [])), tonic, scale)
         decision = respell(plain(str(t.get("decision", ""))), tonic, scale)
         where = plain(" · ".join(str(x) for x in (t.get("section_id"), t.get("track")) if x))
         line = f"<b>{e(decision)}</b>" + (f" <small>({e(where)})</small>" if where else "")

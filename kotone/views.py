@@ -43,6 +43,7 @@ def stars(n: int) -> str:
 def message_html(text: str, kind: str = "error") -> str:
     """The one in-place message next to what caused it (``kind``: error, info, ok)."""
     icon = {"error": "⚠️", "info": "ℹ️", "ok": "✅"}.get(kind, "")
+    text = text[:1].upper() + text[1:]
     return f'<div class="k-msg k-msg-{e(kind)}" role="status">{icon} {e(text)}</div>'
 
 
@@ -186,9 +187,14 @@ def web_asset(name: str) -> str:
     return (WEB_DIR / name).read_text(encoding="utf-8")
 
 
+# Outside Gradio's scoped custom CSS: the page container must not clip with 'hidden', or it
+# becomes the scroller of the phone's sticky Compose bar and the bar scrolls away.
+HEAD_STYLE = "@media (max-width:640px){.gradio-container{overflow:clip!important}}"
+
+
 def page_head() -> str:
-    """What goes into the page's <head>: the viewport and the page's own script."""
-    return f"<script>\n{web_asset('kotone.js')}\n</script>"
+    """What goes into the page's <head>: the page's own script and the unscoped style."""
+    return f"<style>{HEAD_STYLE}</style>\n<script>\n{web_asset('kotone.js')}\n</script>"
 
 
 CSS_FILE = "kotone.css"

@@ -33,7 +33,8 @@ def test_qualities_table(text, dims):
 
 
 @pytest.mark.parametrize(("text", "understood", "unknown"), [
-    ("make it warmer and a bit sadder", ["warmer", "sadder (a bit)"], []),
+    ("make it warmer and a bit sadder", ["warmer", "a bit sadder"], []),
+    ("much richer", ["much richer"], []),
     ("make it purple and sadder", ["sadder"], ["purple"]),
     ("warmer, like a summer breeze", ["warmer"], ["summer breeze"]),
     ("happier please", ["happier"], []),

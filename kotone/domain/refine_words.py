@@ -121,7 +121,7 @@ EXAMPLES = ("warmer", "a bit sadder", "calmer ending", "more intense chorus", "r
 
 @dataclass
 class ParsedWords:
-    matched: list[str] = field(default_factory=list)  # what was understood, e.g. "sadder (a bit)"
+    matched: list[str] = field(default_factory=list)  # what was understood, e.g. "a bit sadder"
     phrases: list[str] = field(default_factory=list)  # the phrases applied, canonical
     unknown: list[str] = field(default_factory=list)  # the words not understood
     dims: dict[str, float] = field(default_factory=dict)
@@ -202,7 +202,7 @@ def _match_any(words: list[str], i: int, options: tuple[str, ...]) -> int:
 
 
 def _apply(phrase: str, scale: float, out: ParsedWords) -> None:
-    label = phrase + {0.5: " (a bit)", 1.5: " (a lot)"}.get(scale, "")
+    label = {0.5: "a bit ", 1.5: "much "}.get(scale, "") + phrase
     if phrase in out.phrases:
         return
     out.phrases.append(phrase)

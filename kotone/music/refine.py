@@ -27,7 +27,7 @@ class RefineRequest:
     command: str
     delta: dict[str, float]  # section emotion deltas (energy, valence, tension, intimacy, motion)
     sections: list[str]  # section ids; all sections when the words name none
-    matched: list[str] = field(default_factory=list)  # understood, e.g. ["warmer", "sadder (a bit)"]
+    matched: list[str] = field(default_factory=list)  # understood, e.g. ["warmer", "a bit sadder"]
     dims: dict[str, float] = field(default_factory=dict)  # asked direction per game dimension, -1.5..1.5
     unknown: list[str] = field(default_factory=list)  # words that were not understood
 

@@ -15,11 +15,16 @@
     box.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  function toTabs() {  // a new screen (request taken, song composed) starts at the top of the tabs
+    const tabs = document.querySelector("#k-tabs");
+    if (tabs && tabs.getBoundingClientRect().top < 0) tabs.scrollIntoView({ block: "start" });
+  }
+
   document.addEventListener("click", function (ev) {
     const t = ev.target.closest("[data-take],[data-pick],[data-buy],[data-example],[data-roll-track],[data-locked]");
     if (!t) return;
     if (t.dataset.buy) { ev.stopPropagation(); send("k-act-buy", t.dataset.buy); return; }
-    if (t.dataset.take) { send("k-act-take", t.dataset.take); return; }
+    if (t.dataset.take) { send("k-act-take", t.dataset.take); setTimeout(toTabs, 250); return; }
     if (t.dataset.pick) { send("k-act-pick", t.dataset.pick); return; }
     if (t.dataset.locked) { send("k-act-pick", t.dataset.locked); return; }
     if (t.dataset.example) {
@@ -180,13 +185,17 @@
     this.drawBase(); this.frame();
   };
 
+  let lastSong = null;
   function scan() {
     document.querySelectorAll(".k-roll[data-song]").forEach(function (el) {
       const holder = el.querySelector(".k-roll-data");
       const src = holder && holder.dataset.roll;
       if (!src || el.__kotone && el.__kotone.src === src) return;
       try {
-        el.__kotone = new Roll(el, JSON.parse(src));
+        const data = JSON.parse(src);
+        if (data.song !== lastSong && lastSong !== null) toTabs();
+        lastSong = data.song;
+        el.__kotone = new Roll(el, data);
         el.__kotone.src = src;
       } catch (err) { console.error("kotone roll:", err); }
     });
