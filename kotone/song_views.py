@@ -107,6 +107,9 @@ def score_html(record: SongRecord, catalog: Catalog, progress: Progress | None =
             f'<div><div class="k-total">{score.total:.0f}<small>/100</small></div>'
             f'<div class="k-verdict">{e(client)} {e(VERDICTS.get(score.rank, ""))}.</div></div></div>')
     pay = f'<div class="k-payout">{e(payout)}</div>' if payout else ""
+    if record.refinement is not None:
+        pay += ('<p class="k-meta">✏️ A refined version: coaching is about card choices, so it stays with the '
+                "first take. Compare the two with A/B below.</p>")
     parts = (_part_bar("sound vs. wish", score.vector, "65%") + _part_bar("asked-for touches", score.tags, "20%")
              + _part_bar("client's taste", score.preference, "15%"))
     chem = ""

@@ -114,8 +114,9 @@ def hand_html(choice: Mapping[str, str | None], catalog: Catalog) -> str:
             chips.append(f'<span class="k-chip k-chip-on" data-slot="{slot}">{SLOT_ICONS[slot]} '
                          f'{e(catalog.get(cid).name)}</span>')
         else:
+            article = "an" if SLOT_NAMES[slot][0] in "aeiou" else "a"
             chips.append(f'<span class="k-chip k-chip-off" data-slot="{slot}">{SLOT_ICONS[slot]} '
-                         f'<i>choose a {SLOT_NAMES[slot]}</i></span>')
+                         f'<i>choose {article} {SLOT_NAMES[slot]}</i></span>')
     return '<div class="k-hand" aria-label="your four cards">' + "".join(chips) + "</div>"
 
 
@@ -136,7 +137,10 @@ def tiles_html(catalog: Catalog, slot: str, progress: Progress, selected: str | 
     cards = sorted(catalog.by_slot(slot), key=lambda c: (c.id not in owned, c.tier, c.price, c.name))
     mine = [_tile(c, selected == c.id) for c in cards if c.id in owned]
     shop = [_locked_tile(c, progress.coins) for c in cards if c.id not in owned]
-    out = f'<div class="k-tiles" data-slot="{slot}">' + "".join(mine) + "</div>"
+    key = " ".join(f'<span class="k-key"><i style="background:{DIM_COLORS[d]}"></i>{e(DIM_LABELS[d])}</span>'
+                   for d in DIMS)
+    out = (f'<p class="k-bars-key">What each card brings (0–100): {key}</p>'
+           f'<div class="k-tiles" data-slot="{slot}">' + "".join(mine) + "</div>")
     if shop:
         out += (f'<h4 class="k-shop-head">🛒 In the shop · you have 🪙 {progress.coins}</h4>'
                 f'<div class="k-tiles k-shop" data-slot="{slot}">' + "".join(shop) + "</div>")
