@@ -56,7 +56,9 @@ def check_unlocked(progress: Progress, cards: Mapping[str, Card]) -> None:
     locked = [c for c in cards.values() if c.id not in progress.unlocked]
     if locked:
         names = ", ".join(f"«{c.name}» ({c.price} coins)" for c in locked)
-        raise LockedCardError(f"not unlocked yet: {names}. Buy them in the shop first.")
+        one = len(locked) == 1
+        raise LockedCardError(f"{names} {'is' if one else 'are'} locked: buy {'it' if one else 'them'} in the shop "
+                              "below first.")
 
 
 def buy(progress: Progress, card: Card) -> Progress:
