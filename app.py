@@ -248,6 +248,7 @@ def ui_load(progress_raw: Any, request: gr.Request) -> list[Any]:
             *tiles(progress, EMPTY_CHOICE), views.hand_html(EMPTY_CHOICE, CATALOG), ui_gallery(), *studio, tab]
 
 
+@in_place(4, 3)
 def ui_new_board(progress_raw: Any, extra: dict | None) -> list[Any]:
     progress = progress_of(progress_raw)
     board_ids, extra = new_board(progress, extra)
@@ -273,11 +274,12 @@ def check_custom(text: str, extra: dict | None, progress_raw: Any) -> list[Any]:
                 gr.validate(True, ""), gr.validate(True, "")]
 
 
+@in_place(5, 4)
 def ui_custom(text: str, extra: dict | None, progress_raw: Any) -> list[Any]:
     commission = custom_commission(text)
     extra = {**(extra or {}), commission.id: commission.model_dump(mode="json")}
     return [extra, commission.id, views.request_html(commission, BOOK, progress_of(progress_raw)),
-            gr.update(selected=COMPOSE_TAB)]
+            gr.update(selected=COMPOSE_TAB), ""]
 
 
 @in_place(8, 7)
@@ -482,7 +484,7 @@ def build_app() -> gr.Blocks:
                         api_visibility="private")
         act_take.change(ui_take, [act_take, extra, progress], [commission_id, request_box, tabs, board_msg],
                        api_visibility="private", show_progress="hidden")
-        own_go.click(ui_custom, [own_text, extra, progress], [extra, commission_id, request_box, tabs],
+        own_go.click(ui_custom, [own_text, extra, progress], [extra, commission_id, request_box, tabs, board_msg],
                      validator=check_custom, api_visibility="private")
         act_pick.change(ui_pick, [act_pick, choice, progress], [choice, hand, *tile_boxes, slot_tabs, cards_msg],
                        api_visibility="private", show_progress="hidden")
