@@ -238,7 +238,7 @@ def ui_load(progress_raw: Any, request: gr.Request) -> list[Any]:
     song_id = (request.query_params.get("song") if request else None) or ""
     if song_id:
         try:
-            studio = song_view(load_record(GALLERY, check_song_id(song_id)), None, request)
+            studio = song_view(load_record(GALLERY, check_song_id(song_id)), progress, request)
             tab = gr.update(selected=STUDIO_TAB)
         except KotoneError as exc:
             log.warning("player mistake (share link): %s", exc)
