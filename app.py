@@ -448,7 +448,7 @@ def build_app() -> gr.Blocks:
                                             min_width=120)
                 cards_msg = gr.HTML(elem_id="k-cards-msg")
                 tile_boxes = []
-                with gr.Tabs(elem_id="k-slot-tabs") as slot_tabs:
+                with gr.Tabs(elem_id="k-slot-tabs", overflow_behavior="wrap") as slot_tabs:
                     for slot in SLOTS:
                         with gr.Tab(f"{views.SLOT_ICONS[slot]} {slot.title()}", id=slot):
                             tile_boxes.append(gr.HTML(elem_id=f"k-tiles-{slot}"))
