@@ -1,6 +1,6 @@
 """CLI: python -m kotone.compose --cards style=ID,instrument=ID,mood=ID,gimmick=ID --seed N --out DIR
 
-Writes song.mid, song.ogg (or song.wav), song.json (plan, measured six dims, timings) and
+Writes song.mid, song.mp3 (or song.wav), song.json (plan, measured six dims, timings) and
 roll.png into DIR.
 """
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--commission", help="a commission id to score against")
-    ap.add_argument("--wav", action="store_true", help="write song.wav instead of song.ogg")
+    ap.add_argument("--wav", action="store_true", help="write song.wav instead of song.mp3")
     args = ap.parse_args(argv)
     from kotone.assets import load_book
     from kotone.pipeline import compose, write_song_files

@@ -80,7 +80,7 @@ def test_play_a_commission_and_open_the_share_link(app_server, tmp_path):
     assert second["score"] == first["score"]
     # the served file URL carries a hash of the audio bytes: same path means the same audio
     assert second["audio"].split("file=")[-1] == first["audio"].split("file=")[-1]
-    assert first["audio"].endswith((".ogg", ".wav"))
+    assert first["audio"].endswith((".mp3", ".ogg", ".wav"))
 
 
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium / chromedriver not installed (see README)")

@@ -101,7 +101,7 @@ class Gallery:
             raise NotFoundError(f"song {song_id!r} is damaged: {exc}") from exc
 
     def file(self, song_id: str, name: str) -> Path:
-        if name not in {"song.mid", "song.ogg", "song.wav", "roll.png", "thumb.png"}:
+        if name not in {"song.mid", "song.mp3", "song.ogg", "song.wav", "roll.png", "thumb.png"}:
             raise InvalidInputError(f"unknown song file {name!r}")
         path = self.song_dir(song_id) / name
         if not path.is_file():
@@ -109,7 +109,7 @@ class Gallery:
         return path
 
     def audio_file(self, song_id: str) -> Path | None:
-        for name in ("song.ogg", "song.wav"):
+        for name in ("song.mp3", "song.ogg", "song.wav"):
             p = self.song_dir(song_id) / name
             if p.is_file():
                 return p
