@@ -270,32 +270,52 @@ def _bitcrush(x: np.ndarray, sr: int) -> np.ndarray:
     return 0.3 * x + 0.7 * crushed
 
 
+def _noise_level(x: np.ndarray, sr: int, over_quiet_db: float, lo_db: float, hi_db: float) -> float:
+    """RMS for a noise bed heard in the song's quiet moments: ``over_quiet_db`` above the
+    music's quietest tenth (100 ms frames, 1-5 kHz band, where the ear is keenest), held
+    between ``lo_db`` and ``hi_db`` relative to the music's overall RMS."""
+    rms = max(float(np.sqrt(np.mean(x**2))), 1e-4)
+    band = signal.sosfilt(signal.butter(2, [1000, min(5000, 0.45 * sr)], "bandpass", fs=sr, output="sos"),
+                          x.mean(axis=1))  # fmt: skip
+    hop = max(1, sr // 10)
+    frames = band[: len(band) // hop * hop].reshape(-1, hop) if len(band) >= hop else band[None, :]
+    quiet = float(np.percentile(np.sqrt(np.mean(frames**2, axis=1)), 10))
+    level_db = 20 * np.log10(max(quiet, 1e-9) / rms) + over_quiet_db
+    return rms * 10 ** (float(np.clip(level_db, lo_db, hi_db)) / 20)
+
+
+def _shaped_noise(rng: np.random.Generator, n: int, sr: int, lo_hz: float, hi_hz: float, rms: float) -> np.ndarray:
+    noise = signal.sosfilt(signal.butter(2, [lo_hz, min(hi_hz, 0.45 * sr)], "bandpass", fs=sr, output="sos"),
+                           rng.standard_normal(n))  # fmt: skip
+    return noise * (rms / max(float(np.sqrt(np.mean(noise**2))), 1e-12))
+
+
 def _vinyl_crackle(x: np.ndarray, sr: int) -> np.ndarray:
-    """Sparse clicks (~6 per second) and soft band-limited hiss, a little band-passed."""
+    """A worn record: the music band-limited to 80 Hz-7 kHz, ~10 clicks per second (half
+    of them pops 8-20 dB under the music's peak) and a hiss heard in the quiet moments."""
     rng = np.random.default_rng(7)
-    ref = max(float(np.max(np.abs(x))), 1e-3)
+    peak = max(float(np.max(np.abs(x))), 1e-3)
     n = len(x)
     clicks = np.zeros(n, dtype=np.float32)
-    n_clicks = int(6 * n / sr)
+    n_clicks = int(10 * n / sr)
     idx = rng.integers(0, n, n_clicks)
-    clicks[idx] = rng.uniform(-1, 1, n_clicks) * rng.uniform(0.05, 0.25, n_clicks) * ref
+    size = np.where(rng.random(n_clicks) < 0.5, rng.uniform(0.1, 0.4, n_clicks), rng.uniform(0.03, 0.1, n_clicks))
+    clicks[idx] = rng.choice([-1.0, 1.0], n_clicks) * size * peak
     clicks = signal.lfilter([1.0], [1.0, -0.6], clicks).astype(np.float32)  # short decay
-    sos = signal.butter(2, [300, min(5000, 0.45 * sr)], "bandpass", fs=sr, output="sos")
-    hiss = signal.sosfilt(sos, rng.standard_normal(n)).astype(np.float32) * 0.012 * ref
+    hiss = _shaped_noise(rng, n, sr, 300, 5000, _noise_level(x, sr, 0.0, -36.0, -22.0)).astype(np.float32)
     tone = signal.butter(1, [80, min(7000, 0.45 * sr)], "bandpass", fs=sr, output="sos")
     return signal.sosfilt(tone, x, axis=0).astype(np.float32) + (clicks + hiss)[:, None]
 
 
 def _rain(x: np.ndarray, sr: int) -> np.ndarray:
-    """A bed of low-passed noise with slow swells, about 22 dB under the music's RMS."""
+    """Steady rain: band-passed noise (500 Hz-6 kHz) with slow swells, 6 dB over the music's
+    quietest moments in its band (masked where the band plays loud), at most 12 dB under
+    the music's RMS."""
     rng = np.random.default_rng(11)
     n = len(x)
-    sos = signal.butter(2, [400, min(4500, 0.45 * sr)], "bandpass", fs=sr, output="sos")
-    bed = signal.sosfilt(sos, rng.standard_normal(n))
-    swell = 0.75 + 0.25 * np.sin(2 * np.pi * 0.07 * np.arange(n) / sr)
-    bed = bed * swell / max(float(np.sqrt(np.mean(bed**2))), 1e-9)
-    rms = max(float(np.sqrt(np.mean(x**2))), 1e-4)
-    return x + (bed * rms * 10 ** (-22 / 20)).astype(np.float32)[:, None]
+    bed = _shaped_noise(rng, n, sr, 500, 6000, _noise_level(x, sr, 6.0, -26.0, -12.0))
+    bed *= 0.75 + 0.25 * np.sin(2 * np.pi * 0.07 * np.arange(n) / sr)
+    return x + bed.astype(np.float32)[:, None]
 
 
 def _echo(x: np.ndarray, sr: int, delay_s: float = 0.33, feedback: float = 0.35) -> np.ndarray:

@@ -44,7 +44,7 @@ DEFAULT_ROLE_DB = -8.0
 PRESENCE_MARGIN_DB = 4.5
 """Accompaniment parts stay this far under the lead above 300 Hz (the bar is 3 dB; the rest
 covers the prediction's error)."""
-MAX_CUT_DB = 30.0
+MAX_CUT_DB = 40.0
 MAX_BOOST_DB = 6.0
 MIX_DIR = "mix"
 FALLBACK_TABLE = "FluidR3_GM"
