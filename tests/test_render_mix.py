@@ -118,6 +118,19 @@ def test_a_composed_song_has_its_lead_on_top():
     assert all(any(c.number == 7 for c in inst.control_changes) for inst in song.midi.instruments)
 
 
+def test_the_mix_leaves_what_is_measured_unchanged():
+    """Faders are CC7 only: notes and velocities (read by the measurement) stay as played."""
+    from kotone.music.measure import measure
+    from kotone.pipeline import compose
+    from kotone.render.midi import build_midi
+
+    song = compose({"style": "style_club", "instrument": "instrument_brass", "mood": "mood_triumphant",
+                    "gimmick": "gimmick_double_time"}, 4)  # fmt: skip
+    mixed, dry = build_midi(song.plan, song.tracks), build_midi(song.plan, song.tracks, mix=False)
+    assert any(c.number == 7 and c.value < 127 for i in mixed.instruments for c in i.control_changes)
+    assert measure(mixed)[0] == measure(dry)[0]
+
+
 @needs_tsf
 @pytest.mark.parametrize(("program", "velocity"), [(0, 30), (61, 127), (73, 70)])
 def test_every_song_leaves_at_the_target_loudness(tmp_path, program, velocity):
