@@ -55,10 +55,11 @@ class LoudnessTable:
     """Energies (dB) of single notes in one SoundFont; see :mod:`kotone.render.mix_calibrate`."""
 
     soundfont: str
-    velocity: int
+    velocities: np.ndarray  # (V,) the velocity layers measured
+    drum_velocity: int
     pitches: np.ndarray  # (P,) MIDI pitches
     log2_durations: np.ndarray  # (D,)
-    programs: dict[str, np.ndarray]  # "presence"/"loudness" -> (128, P, D)
+    programs: dict[str, np.ndarray]  # "presence"/"loudness" -> (128, V, P, D)
     drum_keys: np.ndarray  # (K,)
     drum_log2_durations: np.ndarray  # (Dd,)
     drums: dict[int, dict[str, np.ndarray]]  # kit -> weighting -> (K, Dd)
@@ -71,7 +72,8 @@ class LoudnessTable:
             drums = {int(k): {w: np.array(v[w], dtype=float) for w in ("presence", "loudness")}
                      for k, v in raw["drums"].items()}  # fmt: skip
             table = cls(
-                soundfont=str(raw["soundfont"]), velocity=int(raw["velocity"]),
+                soundfont=str(raw["soundfont"]), velocities=np.array(raw["velocities"], dtype=float),
+                drum_velocity=int(raw["drum_velocity"]),
                 pitches=np.array(raw["pitches"], dtype=float),
                 log2_durations=np.log2(np.array(raw["durations_s"], dtype=float)),
                 programs=progs, drum_keys=np.array(raw["drum_keys"], dtype=float),
@@ -79,7 +81,7 @@ class LoudnessTable:
             )  # fmt: skip
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"malformed loudness table: {exc}") from exc
-        shape = (128, len(table.pitches), len(table.log2_durations))
+        shape = (128, len(table.velocities), len(table.pitches), len(table.log2_durations))
         if any(a.shape != shape for a in progs.values()) or 0 not in drums:
             raise DataError(f"loudness table {table.soundfont}: programs must be {shape} and kit 0 present")
         return table
@@ -89,17 +91,23 @@ class LoudnessTable:
         notes = inst.notes
         pitch = np.array([n.pitch for n in notes], dtype=float)
         dur = np.log2(np.maximum([n.end - n.start for n in notes], 1e-3))
-        vel_db = 40 * np.log10(np.maximum([n.velocity for n in notes], 1) / self.velocity)
+        vel = np.maximum([n.velocity for n in notes], 1).astype(float)
         if inst.is_drum:
             kit = self.drums.get(inst.program, self.drums[0])[weighting]
             rows = kit[np.clip(np.searchsorted(self.drum_keys, pitch), 0, len(self.drum_keys) - 1)]
-            return _interp_rows(rows, self.drum_log2_durations, dur) + vel_db
-        grid = self.programs[weighting][inst.program]  # (P, D)
+            return _interp_rows(rows, self.drum_log2_durations, dur) + 40 * np.log10(vel / self.drum_velocity)
         x = np.clip(pitch, self.pitches[0], self.pitches[-1])
         i = np.clip(np.searchsorted(self.pitches, x) - 1, 0, len(self.pitches) - 2)
         f = ((x - self.pitches[i]) / (self.pitches[i + 1] - self.pitches[i]))[:, None]
-        rows = (1 - f) * grid[i] + f * grid[i + 1]
-        return _interp_rows(rows, self.log2_durations, dur) + vel_db
+        # each velocity layer scaled by the GM curve (amplitude ~ velocity^2), then blended
+        # between the layers in log-velocity
+        layers = []
+        for grid, v_ref in zip(self.programs[weighting][inst.program], self.velocities, strict=True):
+            rows = (1 - f) * grid[i] + f * grid[i + 1]
+            layers.append(_interp_rows(rows, self.log2_durations, dur) + 40 * np.log10(vel / v_ref))
+        lv = np.log(self.velocities)
+        t = np.clip((np.log(vel) - lv[0]) / (lv[-1] - lv[0]), 0.0, 1.0) if len(lv) > 1 else np.zeros(len(vel))
+        return (1 - t) * layers[0] + t * layers[-1]
 
     def track_db(self, inst: pretty_midi.Instrument, weighting: str) -> float:
         """Predicted energy (dB) of the whole track: its notes' energies added."""

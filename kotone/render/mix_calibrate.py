@@ -3,12 +3,12 @@ offline, and write the table the mix reads (``space_assets/mix/<soundfont>.json`
 
     python -m kotone.render.mix_calibrate [--soundfont PATH] [--out FILE]
 
-For each program, at one C per octave (C1-C7), one note of each of ``DURATIONS_S`` at
-velocity 100 and full CC7 is rendered alone (with TinySoundFont, mono, 22050 Hz, its
+For each program, at every 6th key from C1 to C7, one note of each of ``DURATIONS_S`` at
+each of ``VELOCITIES`` and full CC7 is rendered alone (with TinySoundFont, mono, 22050 Hz, its
 release tail included) and its energy recorded in dB (``10 log10(sum(x^2) / rate)``, full
 scale squared times seconds) under two weightings: ``presence`` (above 300 Hz, how well a
 part cuts through) and ``loudness`` (K-weighted, ITU-R BS.1770). Drum kits: every key of
-every GM kit, the same way. :mod:`kotone.render.mix` turns a track's notes into an
+every GM kit, the same way, at velocity 100. :mod:`kotone.render.mix` turns a track's notes into an
 expected level with these tables.
 """
 
@@ -28,7 +28,8 @@ from kotone.render.stems import presence_filter
 
 SAMPLE_RATE = 22050
 VELOCITY = 100
-PITCHES = (24, 36, 48, 60, 72, 84, 96)
+VELOCITIES = (60, 110)  # SoundFonts switch samples by velocity: two layers measured
+PITCHES = tuple(range(24, 97, 6))
 DURATIONS_S = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
 DRUM_DURATIONS_S = (0.1, 0.5, 2.0)
 DRUM_KITS = (0, 8, 16, 24, 25, 32, 40, 48)
@@ -52,19 +53,21 @@ def energy_db(x: np.ndarray, rate: int) -> float:
     return round(max(FLOOR_DB, 10 * np.log10(e)) if e > 0 else FLOOR_DB, 1)
 
 
-def one_note(program: int, pitch: int, duration_s: float, *, is_drum: bool = False) -> np.ndarray:
+def one_note(program: int, pitch: int, duration_s: float, *, is_drum: bool = False,
+             velocity: int = VELOCITY) -> np.ndarray:  # fmt: skip
     pm = pretty_midi.PrettyMIDI()
     inst = pretty_midi.Instrument(program=program, is_drum=is_drum)
-    inst.notes.append(pretty_midi.Note(VELOCITY, pitch, 0.0, duration_s))
+    inst.notes.append(pretty_midi.Note(velocity, pitch, 0.0, duration_s))
     pm.instruments.append(inst)
     return synth_tinysoundfont(pm, SAMPLE_RATE, duration_s + TAIL_S, 60.0, 1)[:, 0].astype(np.float64)
 
 
-def measure(program: int, pitch: int, durations: tuple[float, ...], *, is_drum: bool = False) -> tuple[list, list]:
+def measure(program: int, pitch: int, durations: tuple[float, ...], *, is_drum: bool = False,
+            velocity: int = VELOCITY) -> tuple[list, list]:  # fmt: skip
     """(presence dB per duration, loudness dB per duration) of one note."""
     presence, loudness = [], []
     for d in durations:
-        x = one_note(program, pitch, d, is_drum=is_drum)
+        x = one_note(program, pitch, d, is_drum=is_drum, velocity=velocity)
         presence.append(energy_db(presence_filter(x, SAMPLE_RATE), SAMPLE_RATE))
         loudness.append(energy_db(k_weight(x, SAMPLE_RATE), SAMPLE_RATE))
     return presence, loudness
@@ -73,15 +76,16 @@ def measure(program: int, pitch: int, durations: tuple[float, ...], *, is_drum: 
 def build_table(soundfont: Path) -> dict:
     programs = {}
     for prog in range(128):
-        rows = [measure(prog, p, DURATIONS_S) for p in PITCHES]
-        programs[str(prog)] = {"presence": [r[0] for r in rows], "loudness": [r[1] for r in rows]}
+        layers = [[measure(prog, p, DURATIONS_S, velocity=v) for p in PITCHES] for v in VELOCITIES]
+        programs[str(prog)] = {w: [[r[k] for r in rows] for rows in layers] for k, w in enumerate(("presence", "loudness"))}
     drums = {}
     for kit in DRUM_KITS:
         rows = [measure(kit, k, DRUM_DURATIONS_S, is_drum=True) for k in DRUM_KEYS]
         drums[str(kit)] = {"presence": [r[0] for r in rows], "loudness": [r[1] for r in rows]}
     return {
         "soundfont": soundfont.name, "bytes": soundfont.stat().st_size, "sample_rate": SAMPLE_RATE,
-        "velocity": VELOCITY, "pitches": list(PITCHES), "durations_s": list(DURATIONS_S),
+        "velocities": list(VELOCITIES), "drum_velocity": VELOCITY, "pitches": list(PITCHES),
+        "durations_s": list(DURATIONS_S),
         "drum_keys": list(DRUM_KEYS), "drum_durations_s": list(DRUM_DURATIONS_S),
         "units": "dB of sum(x^2)/rate for one note alone, tail included; full scale = 0 dBFS",
         "programs": programs, "drums": drums,
