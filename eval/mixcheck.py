@@ -1,6 +1,6 @@
 """Mix check: is the lead heard, and is every song equally loud?
 
-    python -m eval.mixcheck [--n 100] [--seed 0] [--quiet]
+    python -m eval.mixcheck [--n 100] [--seed 0] [--quiet] [--no-mix] [--backend NAME]
 
 Over N random card combinations (eval.controllability's draw), each song is composed,
 every track is rendered alone with the app's own synth and SoundFont, and the full song
@@ -12,6 +12,8 @@ Per song and in summary it prints:
 - ``loudness_lufs``: integrated loudness of the file the player gets (bar: within 1.5 LU
   of the target).
 
+``--no-mix`` builds the MIDI without faders (every CC7 at 127), to see what the mix does;
+``--backend libfluidsynth`` checks the path of a machine without TinySoundFont (a Space).
 ``audio_columns(song)`` gives both figures for one song (for the eval.music listener table).
 Writes eval/results/mixcheck.json.
 """
@@ -41,10 +43,10 @@ LOUDNESS_TOLERANCE_LU = 1.5
 SAMPLE_RATE = 22050
 
 
-def stem_levels(song: Song) -> list[tuple[str, float]]:
+def stem_levels(song: Song, backend: str = "tinysoundfont") -> list[tuple[str, float]]:
     """(role, RMS above 300 Hz in dBFS) of every track of the song, each rendered alone."""
     roles = midi_track_roles(song.plan, song.midi)
-    levels = stem_presence_db(render_stems(song.midi, sample_rate=SAMPLE_RATE), SAMPLE_RATE)
+    levels = stem_presence_db(render_stems(song.midi, sample_rate=SAMPLE_RATE, backend=backend), SAMPLE_RATE)
     return list(zip(roles, levels, strict=True))
 
 
@@ -59,10 +61,11 @@ def lead_minus_acc_db(levels: list[tuple[str, float]]) -> tuple[float, str]:
     return round(max(lead) - loudest, 2), role
 
 
-def file_loudness_lufs(song: Song) -> float:
+def file_loudness_lufs(song: Song, backend: str | None = None) -> float:
     """Integrated loudness of the audio file the app writes for ``song``, decoded."""
     with tempfile.TemporaryDirectory(prefix="kotone-mixcheck-") as tmp:
-        result = render_audio(song.midi, Path(tmp), fx=song.plan.audio_fx)
+        result = render_audio(song.midi, Path(tmp), fx=song.plan.audio_fx, timeout_s=120.0,  # eval, not latency
+                              backends=[backend] if backend else None)  # fmt: skip
         data, rate = sf.read(str(result.path), dtype="float32", always_2d=True)
     return round(loudness_lufs(data, rate), 2)
 
@@ -73,11 +76,27 @@ def audio_columns(song: Song) -> dict[str, float]:
     return {"lead_minus_acc_db": diff, "loudness_lufs": file_loudness_lufs(song)}
 
 
-def check_song(choice: dict[str, str], seed: int) -> dict:
+def remixed(song: Song, mix: bool, backend: str) -> Song:
+    """``song`` with its MIDI rebuilt without faders, or mixed for ``backend``."""
+    from dataclasses import replace
+
+    from kotone.render.midi import build_midi, midi_bytes, read_midi
+    from kotone.render.midi import midi_track_roles as roles_of
+    from kotone.render.mix import apply_mix
+
+    pm = read_midi(midi_bytes(build_midi(song.plan, song.tracks, mix=False)))
+    if mix:
+        apply_mix(pm, roles_of(song.plan, pm), backend=backend)
+    return replace(song, midi=pm)
+
+
+def check_song(choice: dict[str, str], seed: int, mix: bool = True, backend: str = "tinysoundfont") -> dict:
     song = compose(choice, seed)
-    levels = stem_levels(song)
+    if not mix or backend != "tinysoundfont":
+        song = remixed(song, mix, backend)
+    levels = stem_levels(song, backend)
     diff, loudest = lead_minus_acc_db(levels)
-    lufs = file_loudness_lufs(song)
+    lufs = file_loudness_lufs(song, backend)
     return {
         "cards": choice, "seed": seed, "duration_s": round(song.duration_s, 1),
         "lead_minus_acc_db": diff, "loudest_acc": loudest, "loudness_lufs": lufs,
@@ -111,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quiet", action="store_true", help="summary only")
+    ap.add_argument("--no-mix", action="store_true", help="MIDI without faders, for comparison")
+    ap.add_argument("--backend", choices=("tinysoundfont", "libfluidsynth"), default="tinysoundfont")
     ap.add_argument("--out", type=Path, default=RESULTS / "mixcheck.json")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -118,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(f"{'#':>3} {'lead-acc dB':>11} {'loudest':>8} {'LUFS':>6} {'dur s':>5}  cards, seed")
     for k, choice in enumerate(random_choices(args.n, args.seed)):
-        row = check_song(choice, args.seed * 100_000 + k)
+        row = check_song(choice, args.seed * 100_000 + k, mix=not args.no_mix, backend=args.backend)
         rows.append(row)
         if not args.quiet:
             cards = ",".join(v.split("_", 1)[1] for v in choice.values())

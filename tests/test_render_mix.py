@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ctypes.util
 import importlib.util
 import json
 
@@ -23,12 +24,20 @@ from kotone.render.mix import (
     load_table,
     mix_gains_db,
     plan_mix,
+    renderer,
+    table_name,
 )
 from kotone.render.soundfont import FALLBACK_SOUNDFONT, PREFERRED_SOUNDFONTS
 from kotone.render.stems import loudness_lufs, render_stems, stem_presence_db
 
 needs_tsf = pytest.mark.skipif(importlib.util.find_spec("tinysoundfont") is None, reason="tinysoundfont not installed")
-SHIPPED = [FALLBACK_SOUNDFONT.stem, *(p.stem for p in PREFERRED_SOUNDFONTS)]
+FONTS = [FALLBACK_SOUNDFONT.stem, *(p.stem for p in PREFERRED_SOUNDFONTS)]
+SHIPPED = [table_name(f, b) for f in FONTS for b in ("tinysoundfont", "libfluidsynth")]
+HAVE_LIBFLUIDSYNTH = importlib.util.find_spec("fluidsynth") is not None and ctypes.util.find_library("fluidsynth") is not None
+BACKENDS = [
+    pytest.param("tinysoundfont", marks=needs_tsf),
+    pytest.param("libfluidsynth", marks=pytest.mark.skipif(not HAVE_LIBFLUIDSYNTH, reason="libfluidsynth not installed")),
+]
 
 
 def band(lead_program: int = 73, pad_program: int = 61, pad_voices: int = 4, seconds: float = 8.0) -> pretty_midi.PrettyMIDI:
@@ -70,6 +79,14 @@ def test_loudness_table_matches_the_soundfont_it_was_measured_on():
         del os.environ["KOTONE_SOUNDFONT"]
 
 
+def test_the_mix_is_planned_for_the_synth_that_will_play_it(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tinysoundfont" else real_find_spec(name, *a))
+    expected = "libfluidsynth" if real_find_spec("fluidsynth") else "fluidsynth"
+    assert renderer() == expected
+    assert table_name("FluidR3_GM", renderer()) == "FluidR3_GM.fluidsynth"
+
+
 def test_cc7_follows_the_general_midi_curve():
     assert cc7_for_gain(0.0) == 127
     assert cc7_for_gain(-12.0) == pytest.approx(64, abs=1)
@@ -91,15 +108,15 @@ def test_denser_part_gets_a_lower_fader():
     assert dense[1].cc7 < thin[1].cc7 and dense[0].cc7 == thin[0].cc7 == 127
 
 
-@needs_tsf
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("lead", "pad"), [(73, 61), (0, 48), (24, 19)])
-def test_the_mix_lifts_a_buried_lead_above_the_accompaniment(lead, pad):
+def test_the_mix_lifts_a_buried_lead_above_the_accompaniment(lead, pad, backend):
     """Stems rendered alone with the app's synth: lead - pad above 300 Hz."""
     pm = band(lead, pad)
-    raw = stem_presence_db(render_stems(pm), 22050)
+    raw = stem_presence_db(render_stems(pm, backend=backend), 22050)
     mixed_pm = copy.deepcopy(pm)
-    apply_mix(mixed_pm, ["melody", "pad"])
-    mixed = stem_presence_db(render_stems(mixed_pm), 22050)
+    apply_mix(mixed_pm, ["melody", "pad"], backend=backend)
+    mixed = stem_presence_db(render_stems(mixed_pm, backend=backend), 22050)
     assert mixed[0] - mixed[1] >= 3.0
     assert mixed[0] - mixed[1] > raw[0] - raw[1]
 

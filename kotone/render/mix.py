@@ -2,8 +2,8 @@
 
 A part's level depends on its instrument, register, note lengths, velocities and how many
 notes it plays, so each track's level is *predicted* from its notes and a table measured
-once per SoundFont (``space_assets/mix/<soundfont>.json``, written by
-``python -m kotone.render.mix_calibrate``): the energy of one note of each program, octave
+once per SoundFont and synthesizer (``space_assets/mix/<soundfont>[.fluidsynth].json``,
+written by ``python -m kotone.render.mix_calibrate``): the energy of one note of each program, octave
 and length. Two predictions per track: K-weighted loudness and presence (energy above
 300 Hz, what decides whether a part is heard over the others). Then, as a mixing engineer
 would:
@@ -128,14 +128,37 @@ def _interp_rows(rows: np.ndarray, xs: np.ndarray, x: np.ndarray) -> np.ndarray:
     return rows[k, j] + slope * (x - xs[j])
 
 
-@lru_cache(maxsize=4)
+def table_name(soundfont: str, backend: str) -> str:
+    """The loudness table's name for a SoundFont (file stem) played by ``backend``: the
+    TinySoundFont table, or the FluidSynth one for libfluidsynth and the fluidsynth CLI."""
+    return soundfont if backend == "tinysoundfont" else f"{soundfont}.fluidsynth"
+
+
+def renderer() -> str:
+    """The synthesizer that will play the song here: the first of the default backend order
+    that is installed (the mix is planned for it)."""
+    import importlib.util
+
+    from kotone.render.audio import backend_order
+
+    for name in backend_order():
+        if name == "tinysoundfont" and importlib.util.find_spec("tinysoundfont") is not None:
+            return name
+        if name == "libfluidsynth" and importlib.util.find_spec("fluidsynth") is not None:
+            return name
+    return "fluidsynth"
+
+
+@lru_cache(maxsize=8)
 def load_table(name: str) -> LoudnessTable:
     """The loudness table for the SoundFont named ``name`` (file stem), or the FluidR3 one
     with a warning when that SoundFont has none."""
     path = Path(ASSETS_DIR) / MIX_DIR / f"{name}.json"
     if not path.is_file():
-        log.warning("no loudness table for SoundFont %s; mixing with %s's", name, FALLBACK_TABLE)
-        name = FALLBACK_TABLE
+        base = name.split(".")[0]
+        fallback = base if (Path(ASSETS_DIR) / MIX_DIR / f"{base}.json").is_file() else FALLBACK_TABLE
+        log.warning("no loudness table %s; mixing with %s", name, fallback)
+        name = fallback
     return LoudnessTable.from_json(read_json(f"{MIX_DIR}/{name}.json"))
 
 
@@ -187,14 +210,16 @@ def plan_mix(pm: pretty_midi.PrettyMIDI, roles: Sequence[str], table: LoudnessTa
             for r, inst, lo, pr, g in zip(roles, pm.instruments, loud, pres, gains, strict=True)]  # fmt: skip
 
 
-def apply_mix(pm: pretty_midi.PrettyMIDI, roles: Sequence[str], soundfont: str | None = None) -> list[Fader]:
+def apply_mix(pm: pretty_midi.PrettyMIDI, roles: Sequence[str], soundfont: str | None = None,
+              backend: str | None = None) -> list[Fader]:  # fmt: skip
     """Set each instrument's CC7 at time 0 from :func:`plan_mix` (replacing any CC7 there)
-    for the SoundFont named ``soundfont`` (default: the one audio renders with)."""
+    for the SoundFont named ``soundfont`` played by ``backend`` (default: the SoundFont and
+    synthesizer audio renders with here)."""
     if soundfont is None:
         from kotone.render.soundfont import find_soundfont
 
         soundfont = find_soundfont().stem
-    faders = plan_mix(pm, roles, load_table(soundfont))
+    faders = plan_mix(pm, roles, load_table(table_name(soundfont, backend or renderer())))
     for inst, fader in zip(pm.instruments, faders, strict=True):
         inst.control_changes = [c for c in inst.control_changes if c.number != 7]
         inst.control_changes.insert(0, pretty_midi.ControlChange(7, fader.cc7, 0.0))

@@ -1,15 +1,17 @@
 """Measure how loud every General MIDI program and drum key is in a SoundFont, once,
-offline, and write the table the mix reads (``space_assets/mix/<soundfont>.json``).
+offline, and write the table the mix reads (``space_assets/mix/<soundfont>[.fluidsynth].json``).
 
-    python -m kotone.render.mix_calibrate [--soundfont PATH] [--out FILE]
+    python -m kotone.render.mix_calibrate [--soundfont PATH] [--backend NAME] [--out FILE]
 
 For each program, at every 6th key from C1 to C7, one note of each of ``DURATIONS_S`` at
-each of ``VELOCITIES`` and full CC7 is rendered alone (with TinySoundFont, mono, 22050 Hz, its
-release tail included) and its energy recorded in dB (``10 log10(sum(x^2) / rate)``, full
-scale squared times seconds) under two weightings: ``presence`` (above 300 Hz, how well a
-part cuts through) and ``loudness`` (K-weighted, ITU-R BS.1770). Drum kits: every key of
-every GM kit, the same way, at velocity 100. :mod:`kotone.render.mix` turns a track's notes into an
-expected level with these tables.
+each of ``VELOCITIES`` and full CC7 is rendered alone (mono, 22050 Hz, its release tail
+included; with TinySoundFont, or with libfluidsynth for the ``.fluidsynth`` table used
+where TinySoundFont is not installed: the two play some presets differently) and its
+energy recorded in dB (``10 log10(sum(x^2) / rate)``, full scale squared times seconds)
+under two weightings: ``presence`` (above 300 Hz, how well a part cuts through) and
+``loudness`` (K-weighted, ITU-R BS.1770). Drum kits: every key of every GM kit, the same
+way, at velocity 100. :mod:`kotone.render.mix` turns a track's notes into an expected
+level with these tables.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import numpy as np
 import pretty_midi
 
 from kotone.assets import ASSETS_DIR
-from kotone.render.soundfont import find_soundfont, synth_tinysoundfont
+from kotone.render.mix import table_name
+from kotone.render.soundfont import SYNTH_BACKENDS, find_soundfont
 from kotone.render.stems import presence_filter
 
 SAMPLE_RATE = 22050
@@ -36,6 +39,7 @@ DRUM_KITS = (0, 8, 16, 24, 25, 32, 40, 48)
 DRUM_KEYS = tuple(range(27, 88))
 TAIL_S = 2.0
 FLOOR_DB = -200.0
+BACKEND = {"name": "tinysoundfont"}  # the synthesizer measured, set by main()
 
 
 def k_weight(x: np.ndarray, rate: int) -> np.ndarray:
@@ -59,7 +63,8 @@ def one_note(program: int, pitch: int, duration_s: float, *, is_drum: bool = Fal
     inst = pretty_midi.Instrument(program=program, is_drum=is_drum)
     inst.notes.append(pretty_midi.Note(velocity, pitch, 0.0, duration_s))
     pm.instruments.append(inst)
-    return synth_tinysoundfont(pm, SAMPLE_RATE, duration_s + TAIL_S, 60.0, 1)[:, 0].astype(np.float64)
+    synth = SYNTH_BACKENDS[BACKEND["name"]]
+    return synth(pm, SAMPLE_RATE, duration_s + TAIL_S, 60.0, 1)[:, 0].astype(np.float64)
 
 
 def measure(program: int, pitch: int, durations: tuple[float, ...], *, is_drum: bool = False,
@@ -83,7 +88,8 @@ def build_table(soundfont: Path) -> dict:
         rows = [measure(kit, k, DRUM_DURATIONS_S, is_drum=True) for k in DRUM_KEYS]
         drums[str(kit)] = {"presence": [r[0] for r in rows], "loudness": [r[1] for r in rows]}
     return {
-        "soundfont": soundfont.name, "bytes": soundfont.stat().st_size, "sample_rate": SAMPLE_RATE,
+        "soundfont": soundfont.name, "bytes": soundfont.stat().st_size, "backend": BACKEND["name"],
+        "sample_rate": SAMPLE_RATE,
         "velocities": list(VELOCITIES), "drum_velocity": VELOCITY, "pitches": list(PITCHES),
         "durations_s": list(DURATIONS_S),
         "drum_keys": list(DRUM_KEYS), "drum_durations_s": list(DRUM_DURATIONS_S),
@@ -109,14 +115,16 @@ def dump(table: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--soundfont", type=Path, default=None, help="default: the one the app renders with")
-    ap.add_argument("--out", type=Path, default=None, help="default: space_assets/mix/<soundfont>.json")
+    ap.add_argument("--backend", choices=("tinysoundfont", "libfluidsynth"), default="tinysoundfont")
+    ap.add_argument("--out", type=Path, default=None, help="default: space_assets/mix/<table name>.json")
     args = ap.parse_args(argv)
+    BACKEND["name"] = args.backend
     if args.soundfont is not None:
         import os
 
         os.environ["KOTONE_SOUNDFONT"] = str(args.soundfont)
     sf2 = find_soundfont()
-    out = args.out or ASSETS_DIR / "mix" / f"{sf2.stem}.json"
+    out = args.out or ASSETS_DIR / "mix" / f"{table_name(sf2.stem, args.backend)}.json"
     t0 = time.perf_counter()
     dump(build_table(sf2), out)
     print(f"{sf2.name}: wrote {out} in {time.perf_counter() - t0:.0f} s")

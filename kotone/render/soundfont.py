@@ -1,16 +1,18 @@
-"""The General MIDI SoundFont and the two synthesizers that play MIDI through it.
+"""The General MIDI SoundFont and the synthesizers that play MIDI through it.
 
 The SoundFont is FluidR3_GM (Debian ``fluid-soundfont-gm``) when installed, else the
 TimGM6mb.sf2 that pretty_midi ships; ``$KOTONE_SOUNDFONT`` overrides both.
 
-Both synthesizers take a :class:`pretty_midi.PrettyMIDI` and return float32 samples of
-shape ``(n_samples, channels)`` with exactly ``round(duration_s * sample_rate)`` rows.
-Both are bounded: ``tinysoundfont`` renders in-process from a SoundFont parsed once per
-process (each render plays on its own cheap clone, so threads never share voices) and
-checks its clock between events; ``fluidsynth`` runs as a subprocess killed at
-``timeout_s`` or when its output grows past the expected size.
+Every synthesizer takes a :class:`pretty_midi.PrettyMIDI` and returns float32 samples of
+shape ``(n_samples, channels)`` with exactly ``round(duration_s * sample_rate)`` rows, and
+is bounded: ``tinysoundfont`` renders in-process from a SoundFont parsed once per process
+(each render plays on its own cheap clone, so threads never share voices) and checks its
+clock between events; ``libfluidsynth`` (:mod:`kotone.render.fluid`, where TinySoundFont
+is not installed) renders in-process on pooled synths that keep the SoundFont loaded;
+``fluidsynth`` (the CLI, last resort) runs as a subprocess killed at ``timeout_s`` or when
+its output grows past the expected size.
 
-Both play the MIDI the way the General MIDI default modulators do: a note's amplitude
+All play the MIDI the way the General MIDI default modulators do: a note's amplitude
 grows with the square of its velocity, and CC7 (volume) and CC11 (expression) scale it by
 the square of their value (``40 * log10(value / 127)`` dB).
 """
@@ -302,8 +304,19 @@ def synth_tinysoundfont(
     return out
 
 
+def synth_libfluidsynth(
+    pm: pretty_midi.PrettyMIDI, sample_rate: int, duration_s: float, timeout_s: float, channels: int = 2
+) -> np.ndarray:
+    """In-process libfluidsynth, synths pooled with the SoundFont loaded (:mod:`kotone.render.fluid`)."""
+    from kotone.render.fluid import synth_libfluidsynth as render
+
+    return render(pm, sample_rate, duration_s, timeout_s, channels)
+
+
 SYNTH_BACKENDS: dict[str, SynthFn] = {
     "tinysoundfont": synth_tinysoundfont,
+    "libfluidsynth": synth_libfluidsynth,
     "fluidsynth": synth_fluidsynth,
 }
-"""Backends in default order (fastest first, measured by ``eval/bench_render.py``)."""
+"""Backends in default order (cheapest first, measured by ``eval/bench_render.py``); the
+first two parse the SoundFont once per process, the fluidsynth CLI on every render."""
