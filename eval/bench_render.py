@@ -65,10 +65,13 @@ def synth_block(songs: list, font: str) -> None:
              ("FluidR3, mono 32000 Hz", FLUID, "tinysoundfont", 32000, 1, False),
              ("FluidR3, mono 44100 Hz", FLUID, "tinysoundfont", 44100, 1, False),
              ("TimGM6mb, mono 22050 Hz", str(soundfont.FALLBACK_SOUNDFONT), "tinysoundfont", 22050, 1, False),
+             ("libfluidsynth, FluidR3, pooled synths, mono 22050 Hz", FLUID, "libfluidsynth", 22050, 1, False),
              ("fluidsynth CLI, FluidR3 (parsed per render), 22050 Hz", FLUID, "fluidsynth", 22050, 1, False)]  # fmt: skip
     for label, path, backend, rate, ch, reparse in cases:
         if not Path(path).is_file() or (backend == "fluidsynth" and soundfont.fluidsynth_executable() is None):
             continue
+        if backend == "libfluidsynth":  # the pool's first synth parses the SoundFont: not timed
+            soundfont.SYNTH_BACKENDS[backend](songs[0].midi, rate, songs[0].midi.get_end_time() + 1.0, 60.0, ch)
         use_font(path)
         runs = []
         for song in songs:

@@ -26,6 +26,7 @@ from kotone.render.soundfont import BackendUnavailableError, _check_channels, _m
 POOL_SIZE = max(1, min(4, os.cpu_count() or 1))
 GAIN = 0.4  # libfluidsynth's output gain (the CLI backend uses the same)
 DRUM_BANK = 128
+POLYPHONY = 512  # voices (FluidR3 plays many notes on two): as TinySoundFont's 256 notes
 
 
 def _fluidsynth() -> Any:
@@ -47,6 +48,7 @@ class _SynthPool:
 
     def _make(self) -> tuple[Any, int]:
         fs = _fluidsynth().Synth(gain=GAIN, samplerate=float(self.sample_rate))
+        fs.setting("synth.polyphony", POLYPHONY)
         fs.setting("synth.reverb.active", 0)
         fs.setting("synth.chorus.active", 0)
         sfid = fs.sfload(self.path)
