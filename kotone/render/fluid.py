@@ -26,7 +26,7 @@ from kotone.render.soundfont import BackendUnavailableError, _check_channels, _m
 POOL_SIZE = max(1, min(4, os.cpu_count() or 1))
 GAIN = 0.4  # libfluidsynth's output gain (the CLI backend uses the same)
 DRUM_BANK = 128
-POLYPHONY = 512  # voices: FluidR3 plays many notes on two voices each; 256 ran out on dense songs
+POLYPHONY = 512  # voices (fluidsynth default 256); FluidR3 sounds many notes on two voices each
 
 
 def _fluidsynth() -> Any:
