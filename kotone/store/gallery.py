@@ -126,7 +126,7 @@ class Gallery:
         return folder / name
 
     def file(self, song_id: str, name: str) -> Path:
-        if name not in {"song.mid", "song.ogg", "song.wav", "roll.png", "thumb.png", *ADDED_FILES}:
+        if name not in {"song.mid", "song.mp3", "song.ogg", "song.wav", "roll.png", "thumb.png", *ADDED_FILES}:
             raise InvalidInputError(f"unknown song file {name!r}")
         path = self.song_dir(song_id) / name
         if not path.is_file():
@@ -134,7 +134,7 @@ class Gallery:
         return path
 
     def audio_file(self, song_id: str) -> Path | None:
-        for name in ("song.ogg", "song.wav"):
+        for name in ("song.mp3", "song.ogg", "song.wav"):
             p = self.song_dir(song_id) / name
             if p.is_file():
                 return p
