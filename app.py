@@ -253,7 +253,7 @@ def build_app() -> gr.Blocks:
                         take = gr.Button("Take commission ➜", variant="primary", elem_id="k-take")
                         reshuffle = gr.Button("New requests 🔄")
                 with gr.Accordion("…or write your own request", open=False):
-                    own_text = gr.Textbox(label="Your request", max_lines=4, max_length=500,
+                    own_text = gr.Textbox(label="Your request", max_lines=6, max_length=1000,
                                           placeholder="music for the first snow, the way grandma hummed…")
                     own_go = gr.Button("Ask the atelier")
             with gr.Tab("Compose", id=COMPOSE_TAB):

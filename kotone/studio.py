@@ -14,6 +14,7 @@ from typing import Any
 
 from kotone.assets import load_book, load_catalog
 from kotone.domain.commissions import Commission
+from kotone.domain.errors import InvalidInputError
 from kotone.pipeline import Song, compose, song_summary
 from kotone.render.audio import render_audio
 from kotone.store.gallery import Gallery, SongEntry
@@ -114,16 +115,28 @@ def interpret_request(text: str, backend: str | None = None):
     return get_interpreter(backend).interpret(check_text(text))
 
 
-def custom_commission(text: str) -> Commission:
-    """A commission for the player's own request, its hidden target labelled by the interpreter."""
+def custom_commission(text: object) -> Commission:
+    """A commission for the player's own request, its hidden target labelled by the interpreter.
+
+    Bad text (empty, whitespace-only, too short or long, control characters, unpaired
+    surrogates) is refused with an InvalidInputError before anything is interpreted.
+    """
     import hashlib
 
-    from kotone.domain.commissions import Commission as _Commission
+    from pydantic import ValidationError
 
-    result = interpret_request(text)
-    digest = hashlib.sha256(result.params.model_dump_json().encode() + text.encode()).hexdigest()[:10]
-    return _Commission(id=f"custom-{digest}", townsperson="you", text=" ".join(text.split()),
-                       target=result.params, reward=100, difficulty=3)
+    from kotone.domain.commissions import Commission as _Commission
+    from kotone.interpret.base import check_text
+
+    cleaned = check_text(text)
+    result = interpret_request(cleaned)
+    digest = hashlib.sha256(result.params.model_dump_json().encode() + cleaned.encode()).hexdigest()[:10]
+    try:
+        return _Commission(id=f"custom-{digest}", townsperson="you", text=cleaned, target=result.params,
+                           reward=100, difficulty=3)
+    except ValidationError as exc:  # a rule of the schema that check_text does not know
+        first = exc.errors()[0]
+        raise InvalidInputError(f"your request cannot become a commission: {first.get('msg', 'invalid')}") from None
 
 
 def generated_commission(rng, book) -> Commission:
