@@ -34,7 +34,7 @@ from kotone.interpret.rule import cue_features, rule_params
 ASSETS = Path(__file__).resolve().parents[2] / "space_assets" / "interpreter"
 HEAD_NPZ = "embed_head.npz"
 HEAD_JSON = "embed_head.json"
-MAX_TOKENS = 128
+MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained to 256; natural requests reach ~160 tokens
 
 
 def head_path() -> Path:
@@ -102,7 +102,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 in numpy: tokenizer.json + model.safetensors -> 384-d unit vectors."""
 
-    def __init__(self, model_dir: Path | None = None, layers: int | None = None):
+    def __init__(self, model_dir: Path | None = None, layers: int | None = None, lora: Path | None = None):
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir or encoder_dir())
@@ -116,6 +116,8 @@ class MiniLMEncoder:
         self.tok.enable_truncation(MAX_TOKENS)
         w = read_safetensors(model_dir / "model.safetensors")
         w = {k.removeprefix("bert."): v for k, v in w.items()}
+        if lora is not None:
+            apply_lora(w, Path(lora))
         self.w = w
         self.dim = w["embeddings.word_embeddings.weight"].shape[1]
         # pre-transpose and fuse Q/K/V once so a forward pass is plain matmuls
@@ -158,9 +160,25 @@ class MiniLMEncoder:
         return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
+def apply_lora(weights: dict[str, np.ndarray], path: Path) -> None:
+    """Merge fine-tuned LoRA factors into the weights in place: W += B @ A (the LoRA scale
+    is already folded into B by training/finetune_minilm.py)."""
+    if not path.exists():
+        raise DataError(f"encoder LoRA file missing: {path} (run training/finetune_minilm.py)")
+    with np.load(path) as z:
+        names = sorted({k.split("::")[0] for k in z.files})
+        for name in names:
+            if name not in weights:
+                raise DataError(f"{path.name}: {name} is not a MiniLM weight")
+            delta = z[f"{name}::B"].astype(np.float32) @ z[f"{name}::A"].astype(np.float32)
+            if delta.shape != weights[name].shape:
+                raise DataError(f"{path.name}: {name} delta {delta.shape} != weight {weights[name].shape}")
+            weights[name] = weights[name] + delta
+
+
 @lru_cache(maxsize=4)
-def shared_encoder(layers: int | None = None) -> MiniLMEncoder:
-    return MiniLMEncoder(layers=layers)
+def shared_encoder(layers: int | None = None, lora: Path | None = None) -> MiniLMEncoder:
+    return MiniLMEncoder(layers=layers, lora=lora)
 
 
 def features(encoder: MiniLMEncoder, text: str) -> np.ndarray:
@@ -238,7 +256,9 @@ class EmbedInterpreter:
     @classmethod
     def load(cls, directory: Path | None = None) -> EmbedInterpreter:
         head = Head.load(directory)
-        return cls(shared_encoder(head.cfg.get("encoder_layers")), head)
+        lora = head.cfg.get("encoder_lora")
+        lora_path = (Path(directory) if directory else head_path().parent) / lora if lora else None
+        return cls(shared_encoder(head.cfg.get("encoder_layers"), lora_path), head)
 
     def predict(self, text: str) -> Params:
         y = self.head.forward(features(self.encoder, text))
