@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from kotone import views
-from kotone.about import about_markdown
+from kotone.about import about_markdown, calibration_png
 from kotone.assets import load_book, load_catalog
 from kotone.domain.cards import SLOTS
 from kotone.domain.commissions import Commission
@@ -294,6 +294,9 @@ def build_app() -> gr.Blocks:
                 refresh = gr.Button("Refresh")
             with gr.Tab("About / Models", id="about"):
                 gr.Markdown(about_markdown())
+                if calibration_png() is not None:
+                    gr.Image(str(calibration_png()), label="Interpreter calibration: predicted vs gold, natural "
+                             "frozen set (python -m eval.interpreter)", interactive=False, show_label=True)
         studio_outputs = [header, roll, audio, score, midi, share, why, song_id]
         card_outputs = [*radios, shop, purse]
 

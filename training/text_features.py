@@ -106,7 +106,7 @@ class FeatureCache:
         self._fn: Callable[[Sequence[str]], np.ndarray] | None = None
 
     def get(self, texts: Sequence[str], batch: int = 64, save_every: int = 512) -> np.ndarray:
-        todo = sorted({t for t in texts if _key(t) not in self.store})
+        todo = sorted({t for t in texts if _key(t) not in self.store}, key=len)  # little padding per batch
         if todo:
             if self._fn is None:
                 self._fn = ENCODERS[self.name]()
