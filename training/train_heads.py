@@ -1,11 +1,11 @@
 """Heads on frozen sentence features, picked on the natural valid split (never the frozen sets).
 
     python -m training.train_heads --encoder minilm_l4              # compare only
-    python -m training.train_heads --encoder smollm2 --out space_assets/interpreter/lm_head
+    python -m training.train_heads --encoder smollm2_l12 --out space_assets/interpreter/lm_head
 
-For one encoder of ``training.text_features`` (minilm, minilm_l4, mpnet, smollm2), trains a
+For one encoder of ``training.text_features`` (minilm, minilm_l4, mpnet, smollm2_l12), trains a
 small grid of heads (linear or one hidden layer; weight decay; dropout; with or without the
-rule lexicon's cue features; for smollm2 also which layers' pooled states) on the natural
+rule lexicon's cue features; for SmolLM2 also which layers' pooled states) on the natural
 train split -- optionally plus the older grammar/hand rows at a lower weight -- and scores
 each on the natural valid split (one whole writer pass). The best configuration is refit
 with five seeds stacked into one head, then a stretch from 50 and a blend with the rule
@@ -37,9 +37,9 @@ NATURAL = ROOT / "training" / "data" / "natural"
 
 
 def layer_sets(encoder: str) -> dict[str, tuple[int, ...] | None]:
-    if encoder != "smollm2":
+    if not encoder.startswith("smollm2"):
         return {"all": None}
-    return {"L16": (16,), "L20": (20,), "L24": (24,), "L12-30": (12, 16, 20, 24, 30), "all": POOLED_LAYERS}
+    return {"L8": (8,), "L12": (12,), "L8-12": (8, 12), "all": POOLED_LAYERS}
 
 
 def select_layers(x: np.ndarray, layers: tuple[int, ...] | None) -> np.ndarray:
@@ -118,6 +118,8 @@ def write_head(out: Path, arrays: dict, summary: dict, grid: list[dict], layers:
            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if layers is not None:
         cfg["layers"] = list(layers)
+    if summary["encoder"].startswith("minilm"):  # what the embed backend needs to rebuild the features
+        cfg["encoder_layers"] = 4 if summary["encoder"] == "minilm_l4" else 6
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / HEAD_NPZ, **arrays)
     (out / HEAD_JSON).write_text(json.dumps(cfg, indent=1) + "\n")

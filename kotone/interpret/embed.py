@@ -188,8 +188,10 @@ def shared_encoder(layers: int | None = None, lora: Path | None = None) -> MiniL
     return MiniLMEncoder(layers=layers, lora=lora)
 
 
-def features(encoder: MiniLMEncoder, text: str) -> np.ndarray:
+def features(encoder: MiniLMEncoder, text: str, cues: bool = True) -> np.ndarray:
     """The head's input: sentence embedding followed by the rule lexicon's cue features."""
+    if not cues:
+        return encoder.encode(text)
     return np.concatenate([encoder.encode(text), np.asarray(cue_features(text), dtype=np.float32)])
 
 
@@ -268,7 +270,7 @@ class EmbedInterpreter:
         return cls(shared_encoder(head.cfg.get("encoder_layers"), lora_path), head)
 
     def predict(self, text: str) -> Params:
-        y = self.head.forward(features(self.encoder, text))
+        y = self.head.forward(features(self.encoder, text, bool(self.head.cfg.get("cue_features", True))))
         if self.head.rule_blend > 0:
             r = np.asarray(rule_params(text)[0].as_list(), dtype=np.float32)
             y = (1.0 - self.head.rule_blend) * y + self.head.rule_blend * r

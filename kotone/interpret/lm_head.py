@@ -27,9 +27,13 @@ from kotone.assets import ASSETS_DIR
 from kotone.domain.errors import DataError
 from kotone.domain.params import DIMS, Params
 from kotone.interpret.base import Interpretation, check_text
+from kotone.interpret.rule import cue_features, rule_params
 
 HEAD_DIR = ASSETS_DIR / "interpreter" / "lm_head"
-POOLED_LAYERS = (4, 8, 12, 16, 20, 24, 30)  # hidden_states indices (0 = token embeddings)
+# hidden_states indices (0 = token embeddings). The decoder layers above the last one used
+# are dropped at load: SmolLM2's upper 17 layers (and its 49k-word output layer) would more
+# than double the cost of a request on a CPU and the head does not read them.
+POOLED_LAYERS = (4, 8, 12)
 PREFIX = "Request: "
 MAX_TOKENS = 256
 
@@ -42,19 +46,25 @@ class HiddenStateEncoder:
     """SmolLM2 (or any causal LM) -> mean-pooled hidden states of POOLED_LAYERS, concatenated."""
 
     def __init__(self, model: Any, tokenizer: Any, layers: tuple[int, ...] = POOLED_LAYERS, threads: int = 1):
-        self.model = model
-        self.tok = tokenizer
         n = int(model.config.num_hidden_layers)
         self.layers = tuple(min(i, n) for i in layers)
+        keep = min(n, max(self.layers) + 1)  # one more: the last state returned is after the final norm
+        if keep < n and hasattr(model, "model") and hasattr(model.model, "layers"):
+            model.model.layers = model.model.layers[:keep]
+            model.config.num_hidden_layers = keep
+        self.model = model
+        self.tok = tokenizer
         self.threads = threads
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, base: str | None = None, threads: int | None = None) -> HiddenStateEncoder:
+    def load(cls, base: str | None = None, threads: int | None = None,
+             layers: tuple[int, ...] = POOLED_LAYERS) -> HiddenStateEncoder:
         from kotone.interpret.lm import LOCAL_BASE, load_base
 
         model, tok = load_base(base or LOCAL_BASE)
-        return cls(model, tok, threads=threads if threads is not None else int(os.environ.get("KOTONE_LM_THREADS", 1)))
+        threads = threads if threads is not None else int(os.environ.get("KOTONE_LM_THREADS", 1))
+        return cls(model, tok, layers=layers, threads=threads)
 
     @property
     def dim(self) -> int:
@@ -68,8 +78,9 @@ class HiddenStateEncoder:
         self.tok.padding_side = "right"
         enc = self.tok([PREFIX + t for t in texts], return_tensors="pt", padding=True, truncation=True,
                        max_length=MAX_TOKENS, add_special_tokens=False)
+        body = getattr(self.model, "model", self.model)  # the decoder stack, without the LM head
         with self._lock, torch.inference_mode():
-            out = self.model(**enc, output_hidden_states=True, use_cache=False)
+            out = body(**enc, output_hidden_states=True, use_cache=False)
         mask = enc["attention_mask"].unsqueeze(-1).float()
         pooled = [(out.hidden_states[i].float() * mask).sum(1) / mask.sum(1) for i in self.layers]
         return torch.cat(pooled, dim=-1).numpy().astype(np.float32)
@@ -96,10 +107,10 @@ class LMHeadInterpreter:
         directory = Path(directory or head_dir())
         head = Head.load(directory)
         layers = tuple(head.cfg.get("layers", POOLED_LAYERS))
-        enc = HiddenStateEncoder.load()
-        enc.layers = tuple(min(i, int(enc.model.config.num_hidden_layers)) for i in layers)
-        if head.mu.shape[0] != enc.dim:
-            raise DataError(f"lm head expects {head.mu.shape[0]} features, the encoder gives {enc.dim}")
+        enc = HiddenStateEncoder.load(layers=layers)
+        width = enc.dim + (len(cue_features("x")) if head.cfg.get("cue_features") else 0)
+        if head.mu.shape[0] != width:
+            raise DataError(f"lm head expects {head.mu.shape[0]} features, the encoder gives {width}")
         out = cls(enc, head)
         out.load_s = time.perf_counter() - t0
         return out
@@ -107,7 +118,13 @@ class LMHeadInterpreter:
     def interpret(self, text: str) -> Interpretation:
         t0 = time.perf_counter()
         cleaned = check_text(text)
-        y = self.head.forward(self.encoder.encode(cleaned))
+        x = self.encoder.encode(cleaned)
+        if self.head.cfg.get("cue_features"):  # the rule lexicon's cue features, as in training
+            x = np.concatenate([x, np.asarray(cue_features(cleaned), dtype=np.float32)])
+        y = self.head.forward(x)
+        if self.head.rule_blend > 0:
+            r = np.asarray(rule_params(cleaned)[0].as_list(), dtype=np.float32)
+            y = (1.0 - self.head.rule_blend) * y + self.head.rule_blend * r
         params = Params.from_list(float(v) for v in y)
         ms = (time.perf_counter() - t0) * 1000.0
         return Interpretation(params=params, backend=self.name, latency_ms=ms, justification=justify(params),
