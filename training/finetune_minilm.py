@@ -221,7 +221,9 @@ def train(args: argparse.Namespace) -> dict:
         model.train(True)
         order = rng.permutation(len(texts))
         losses = []
-        for i in range(0, len(order), args.batch):
+        for step, i in enumerate(range(0, len(order), args.batch)):
+            if step % 40 == 0:
+                print(f"epoch {epoch} batch {step} ({time.time() - t0:.0f}s)", flush=True)
             idx = order[i : i + args.batch]
             pred = model.forward([texts[k] for k in idx], cues[idx])
             wt = torch.from_numpy(w[idx]).unsqueeze(1)
@@ -239,9 +241,20 @@ def train(args: argparse.Namespace) -> dict:
         if best is None or rec["valid_mae"] < best[0]:
             best = (rec["valid_mae"], epoch, {k: v.detach().clone() for k, v in model.bert.state_dict().items()},
                     {k: v.detach().clone() for k, v in model.head.state_dict().items()})
+            # export the best so far: a run cut short (shared CPU) still leaves a usable result
+            finish(model, args, history, epoch, vtexts, vcues, vy, cues, weights, valid, t0)
     _, best_epoch, bert_sd, head_sd = best
     model.bert.load_state_dict(bert_sd)
     model.head.load_state_dict(head_sd)
+    config = finish(model, args, history, best_epoch, vtexts, vcues, vy, cues, weights, valid, t0)
+    log_wandb(config, args.wandb_mode)
+    return config
+
+
+def finish(model: Model, args: argparse.Namespace, history: list[dict], best_epoch: int, vtexts: list[str],
+           vcues: np.ndarray, vy: np.ndarray, cues: np.ndarray, weights: list[float], valid: list[dict],
+           t0: float) -> dict:
+    """Calibrate on valid (stretch, rule blend) and export the model as it stands."""
     pv = predict(model, vtexts, vcues)
     rv = np.asarray([rule_params(t)[0].as_list() for t in vtexts], dtype=np.float32)
     cal_mae, stretch, blend = calibrate(pv, rv, vy)
@@ -251,6 +264,7 @@ def train(args: argparse.Namespace) -> dict:
                    "L2-normalised",
         "encoder_lora": LORA_NPZ,
         "encoder_layers": args.layers,
+        "cue_features": True,
         "features": f"384-d embedding + {cues.shape[1]} rule cue features (kotone.interpret.rule.cue_features)",
         "output": "50 + 50 * tanh(head(x)), stretched from 50, clamped, blended with rule",
         "stretch": stretch, "rule_blend": blend,
@@ -266,7 +280,6 @@ def train(args: argparse.Namespace) -> dict:
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     export(model, Path(args.out), config)
-    log_wandb(config, args.wandb_mode)
     return config
 
 

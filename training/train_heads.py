@@ -50,6 +50,18 @@ def select_layers(x: np.ndarray, layers: tuple[int, ...] | None) -> np.ndarray:
                            for i in layers], axis=1)
 
 
+def subset(rows: list[dict], n: int) -> list[dict]:
+    """The same n rows for every encoder: the first n / (number of passes) of each writer pass."""
+    per_pass = max(1, n // len({r["pass"] for r in rows}))
+    taken: dict[str, int] = {}
+    out = []
+    for r in rows:
+        if taken.get(r["pass"], 0) < per_pass:
+            taken[r["pass"]] = taken.get(r["pass"], 0) + 1
+            out.append(r)
+    return out
+
+
 def targets(rows: list[dict]) -> np.ndarray:
     return np.asarray([[r["params"][d] for d in DIMS] for r in rows], dtype=np.float32)
 
@@ -61,6 +73,8 @@ def run(args: argparse.Namespace) -> dict:
     t0 = time.time()
     nat = Path(args.natural)
     train, valid = read_jsonl(nat / "train.jsonl"), read_jsonl(nat / "valid.jsonl")
+    if args.train_subset:
+        train = subset(train, args.train_subset)
     aug = read_jsonl(ROOT / "training" / "data" / "train.jsonl") if args.aug_weight > 0 else []
     rows = train + aug
     w = np.asarray([1.0] * len(train) + [args.aug_weight] * len(aug), dtype=np.float32)
@@ -72,6 +86,8 @@ def run(args: argparse.Namespace) -> dict:
     rv = np.asarray([rule_params(r["text"])[0].as_list() for r in valid], np.float32)
     grid = {"layers": list(layer_sets(args.encoder)), "cues": [True, False], "hidden": [0, 128],
             "wd": [1e-3, 1e-1], "dropout": [0.1, 0.3]}
+    if args.encoder.startswith("smollm2"):  # four layer sets instead: a smaller grid for the rest (CPU)
+        grid = {**grid, "hidden": [128], "dropout": [0.3]}
     if args.quick:
         grid = {"layers": ["all"], "cues": [True], "hidden": [128], "wd": [1e-1], "dropout": [0.3]}
     results, best = [], None
@@ -134,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ensemble", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--train-subset", type=int, default=0, help="train on N rows (equal per writer pass) only; "
+                    "to compare encoders at equal cost")
     ap.add_argument("--out", default="")
     run(ap.parse_args(argv))
     return 0
