@@ -46,7 +46,7 @@ def test_lora_export_matches_torch(tmp_path):
 
     enc = MiniLMEncoder(layers=6, lora=tmp_path / LORA_NPZ)
     got = np.stack([enc.encode(t) for t in TEXTS])
-    assert np.abs(got - emb).max() < 1e-4
+    assert np.abs(got - emb).max() < 1e-3  # torch runs the erf GELU, the app the tanh form
     plain = np.stack([MiniLMEncoder(layers=6).encode(t) for t in TEXTS])
     assert np.abs(plain - emb).max() > 1e-3  # the factors really changed the encoder
 

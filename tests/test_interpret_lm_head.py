@@ -82,3 +82,15 @@ def test_mode_head_only_for_the_local_base_with_a_head(monkeypatch, tmp_path):
     monkeypatch.setattr(lm_head, "head_available", lambda: False)
     assert lm_mode(LMSettings(base=LOCAL_BASE), env={}) == "generate"
     assert lm_mode(LMSettings(), env={"KOTONE_LM_MODE": "head"}) == "head"
+
+
+def test_cue_features_and_rule_blend_follow_the_head_config(encoder, tmp_path):
+    from kotone.interpret.rule import cue_features, rule_params
+
+    n_cues = len(cue_features("x"))
+    np.savez(tmp_path / HEAD_NPZ, **head_arrays(encoder.dim + n_cues, seed=3))
+    (tmp_path / HEAD_JSON).write_text(json.dumps({"head": "mlp", "layers": [2, 4], "cue_features": True,
+                                                  "rule_blend": 1.0}))
+    backend = lm_head.LMHeadInterpreter(encoder, Head.load(tmp_path))
+    text = "a frantic explosive rave"
+    assert backend.interpret(text).params.rounded(3) == rule_params(text)[0].rounded(3)  # blend 1.0 = rule

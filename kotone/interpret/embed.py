@@ -81,9 +81,27 @@ def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float) -> np.n
     return (x - mu) / np.sqrt(var + eps) * g + b
 
 
+_GELU_C = np.float32(math.sqrt(2.0 / math.pi))
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
-    # exact (erf) GELU, as BERT uses; scipy's erf is one ufunc pass (a third of the time of
-    # the polynomial below, which matters: GELU costs more than the FFN matmul here)
+    """GELU, tanh form, computed in place on one temporary. BERT uses the erf form; the two
+    differ by < 5e-4 and the embed head's valid MAE by 0.0003 (9.2635 vs 9.2638), while this
+    is ten times faster than scipy's erf -- and GELU had cost more than the FFN's matmul."""
+    t = x * x
+    t *= np.float32(0.044715)
+    t += np.float32(1.0)
+    t *= x
+    t *= _GELU_C
+    np.tanh(t, out=t)
+    t += np.float32(1.0)
+    t *= x
+    t *= np.float32(0.5)
+    return t
+
+
+def _gelu_erf(x: np.ndarray) -> np.ndarray:
+    """The exact (erf) GELU, kept as the reference the tanh form is tested against."""
     return 0.5 * x * (1.0 + _erf(x * np.float32(1.0 / math.sqrt(2.0))))
 
 
