@@ -405,12 +405,13 @@ def main(argv: list[str] | None = None) -> int:
             "cpu": f"{os.cpu_count()} CPU cores (shared)",
             "na_note": "game scoring/catalog not available in this run" if scoring_fns is None else "-"}
     sections, tables = [], {}
+    plot_key = "natural" if any(d[0] == "natural" for d in data) else (data[0][0] if data else None)
     for key, path, label, about, rows in data:
         golds = [Params.clamped(r["params"]) for r in rows]
         table = table_rows(list(runs[key].values()), golds, scoring_fns)
         tables[key] = table
         sections.append(({"data": _rel(path), "n": len(rows), "label": label, "about": about}, table))
-        if key == "natural" or len(data) == 1:
+        if key == plot_key:
             png = calibration_plot(runs[key], golds, out / f"{a.name}_calibration.png",
                                    f"Interpreter calibration on {_rel(path)} ({len(rows)} requests)")
             meta["calibration_png"] = _rel(png)
