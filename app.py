@@ -24,7 +24,7 @@ import spaces  # noqa: F401  (before anything imports torch: on ZeroGPU it sets 
 
 from app_elevenlabs import build_elevenlabs_block
 from kotone import song_views, views
-from kotone.about import about_sections
+from kotone.about import INTERPRETER_TITLE, about_sections, calibration_png
 from kotone.assets import load_book, load_catalog
 from kotone.domain.board import pick_board
 from kotone.domain.cards import SLOTS
@@ -434,7 +434,7 @@ def build_app() -> gr.Blocks:
                 board_html = gr.HTML(elem_id="k-board")
                 reshuffle = gr.Button("🔄 New requests", size="sm")
                 with gr.Accordion("✍️ …or write your own request", open=False):
-                    own_text = gr.Textbox(label="Your request", max_lines=4, elem_id="k-own",
+                    own_text = gr.Textbox(label="Your request", max_lines=6, max_length=1000, elem_id="k-own",
                                           placeholder="music for the first snow, the way grandma hummed…")
                     own_go = gr.Button("Ask the atelier", elem_id="k-own-go")
             with gr.Tab("🎴 Cards", id=COMPOSE_TAB):
@@ -478,6 +478,9 @@ def build_app() -> gr.Blocks:
                 for i, (title, text) in enumerate(about_sections()):
                     with gr.Accordion(title, open=i == 0):
                         gr.Markdown(text)
+                        if title == INTERPRETER_TITLE and calibration_png() is not None:
+                            gr.Image(str(calibration_png()), label="Predicted vs gold per dimension, natural frozen "
+                                     "set (python -m eval.interpreter)", interactive=False)
         studio_out = [roll, score, share, why, song_id]
 
         demo.load(ui_load, [progress], [progress, extra, board_ids, header, board_html, board_msg, *tile_boxes, hand,

@@ -1,10 +1,16 @@
-"""Seed-001 metric table for every interpreter backend that can run, on the frozen set.
+"""Seed-001 metric table for every interpreter backend that can run, on both frozen sets.
 
-    python -m eval.interpreter [--data training/data/frozen_eval.jsonl] [--backends rule,embed]
+    python -m eval.interpreter [--data A.jsonl,B.jsonl] [--backends rule,embed,lm]
                                [--wandb-mode offline] [--out eval/results]
 
-One run of this command produces every row of the table (one process, one data file).
-Metrics (all on the frozen set; gold = the hand label, pred = the backend's answer):
+One run of this command produces every row of every table: each backend is loaded once and
+answers both frozen sets in one process -- the old hand-written set
+(training/data/frozen_eval.jsonl, 160 rows) and the natural set written by a separate
+writer pass and labelled blind twice (training/data/natural/frozen_e1.jsonl). It also draws
+the calibration plot (predicted vs gold per dimension, every backend, natural set) to
+eval/results/interpreter_calibration.png, which the About tab shows, and logs everything
+to W&B (offline unless WANDB_MODE says otherwise).
+Metrics (gold = the set's label, pred = the backend's answer):
 
 - json_valid_rate: share of requests whose backend output was valid six-dim JSON before any
   fallback (the CLI's output line re-parsed through kotone.interpret.jsonio). After
@@ -169,9 +175,10 @@ def runnable_backends(requested: list[str] | None) -> list[str]:
     return sorted(out, key=lambda n: order.get(n, 9))
 
 
-def run_backend(name: str, rows: list[dict]) -> dict | None:
+def load_backend(name: str):
+    """(interpreter wrapped so invalid output falls back to rule, cold-load seconds) or None."""
     from kotone.interpret import base
-    from kotone.interpret.jsonio import FallbackInterpreter, InvalidOutput, parse_params
+    from kotone.interpret.jsonio import FallbackInterpreter
     from kotone.interpret.rule import RuleInterpreter
 
     t0 = time.perf_counter()
@@ -183,6 +190,17 @@ def run_backend(name: str, rows: list[dict]) -> dict | None:
     cold_s = time.perf_counter() - t0
     if not isinstance(interp, FallbackInterpreter) and name != "rule":
         interp = FallbackInterpreter(interp, RuleInterpreter())
+    return interp, cold_s
+
+
+def run_backend(name: str, rows: list[dict], loaded=None) -> dict | None:
+    from kotone.interpret.jsonio import InvalidOutput, parse_params
+
+    loaded = loaded or load_backend(name)
+    if loaded is None:
+        return None
+    interp, cold_s = loaded
+    fb0 = getattr(interp, "fallbacks", 0)
     preds, lat, cpu, valid, in_range = [], [], [], 0, 0
     for r in rows:
         w0, c0 = time.perf_counter(), time.process_time()
@@ -200,8 +218,7 @@ def run_backend(name: str, rows: list[dict]) -> dict | None:
         in_range += all(0 <= v <= 100 for v in res.params.as_list())
         preds.append(res.params)
     n = len(rows)
-    fallbacks = getattr(interp, "fallbacks", 0)
-    cost = None
+    fallbacks = getattr(interp, "fallbacks", 0) - fb0
     inner = getattr(interp, "inner", None)
     if hasattr(inner, "cost_usd"):
         cost = inner.cost_usd() / n * 100
@@ -241,46 +258,117 @@ def _f(v, nd=4):
     return "n/a" if v is None else f"{v:.{nd}f}"
 
 
-def markdown(rows: list[dict], meta: dict) -> str:
+def set_tables(rows: list[dict], meta: dict) -> list[str]:
+    """The two tables (seed-001 metrics; per-dim MAE, fallbacks, cold load) of one set."""
     cols = ["mode", "json_valid_rate", "vector_mae", "constraint_match_rate", "slot_exact_match",
             "intent_score_mean", "output_sanity_score", "p50_latency_ms", "p95_latency_ms",
             "cost_per_100_requests_usd"]
-    lines = [f"# Interpreter evaluation ({meta['data']}, {meta['n']} items)", "",
-             f"Command: `{meta['command']}`  ", f"Run at {meta['when']} on {meta['cpu']}.", "",
-             "| " + " | ".join(cols) + " |", "|---" + "|---:" * (len(cols) - 1) + "|"]
+    lines = ["| " + " | ".join(cols) + " |", "|---" + "|---:" * (len(cols) - 1) + "|"]
     for r in rows:
         lines.append("| " + " | ".join([r["mode"]] + [
             _f(r["json_valid_rate"]), _f(r["vector_mae"]), _f(r["constraint_match_rate"]),
             _f(r["slot_exact_match"]), _f(r["intent_score_mean"]), _f(r["output_sanity_score"]),
             _f(r["p50_latency_ms"]), _f(r["p95_latency_ms"]), _f(r["cost_per_100_requests_usd"], 6)]) + " |")
-    lines += ["", "Per-dim MAE, fallbacks and cold load:", "",
+    lines += ["", f"Per-dim MAE, fallbacks and cold load ({meta['data']}):", "",
               "| mode | " + " | ".join(DIMS) + " | fallbacks | json valid after fallback | cold load s |",
               "|---" + "|---:" * (len(DIMS) + 3) + "|"]
     for r in rows:
         lines.append(f"| {r['mode']} | " + " | ".join(f"{r['mae_per_dim'][d]:.2f}" for d in DIMS)
                      + f" | {r['fallbacks']} | {r['json_valid_after_fallback']:.2f} | {r['cold_load_s']:.2f} |")
-    lines += ["", "Seed-001 reference (its own 70-item set): rule_baseline vector_mae 19.08 / intent 59.94; "
-              "prompt_baseline 20.37 / 57.23; fine_tuned Ministral 3B 26.13 / 45.13, p95 1203.8 ms.", "",
-              "Footnotes:",
-              "- constraint_match_rate: every dim bucketed low (< 35) / mid (35-65) / high (> 65); a request "
-              "matches when all six buckets of the prediction equal those of the gold label.",
-              "- slot_exact_match: top card per slot from `scoring.best_choice` for the predicted vs the gold "
-              "vector; share of the 4 slots that agree, averaged over requests.",
-              "- intent_score_mean: `scoring.score_song(gold, blend_profile(cards), cards).total` for the card "
-              "choice that is best for the predicted vector (0-100).",
-              "- output_sanity_score: 100 x (0.4 x own-output JSON valid rate + 0.3 x in-range rate + 0.3 x "
-              "spread ratio), spread ratio = mean over dims of min(1, std(pred) / std(gold)).",
-              "- json_valid_rate counts the backend's own output before fallback; invalid output falls back to "
-              "`rule` (counted in fallbacks), so the CLI is 100% valid after fallback.",
-              f"- latency: wall-clock per request in one process after loading; cost: local = CPU seconds x "
-              f"${CPU_USD_PER_HOUR}/vCPU-hour (assumed), api = tokens x list price.",
-              f"- n/a: {meta.get('na_note', 'not measurable in this run')}"]
+    return lines
+
+
+FOOTNOTES = [
+    "Seed-001 reference (its own 70-item set): rule_baseline vector_mae 19.08 / intent 59.94; "
+    "prompt_baseline 20.37 / 57.23; fine_tuned Ministral 3B 26.13 / 45.13, p95 1203.8 ms.", "",
+    "Footnotes:",
+    "- constraint_match_rate: every dim bucketed low (< 35) / mid (35-65) / high (> 65); a request "
+    "matches when all six buckets of the prediction equal those of the gold label.",
+    "- slot_exact_match: top card per slot from `scoring.best_choice` for the predicted vs the gold "
+    "vector; share of the 4 slots that agree, averaged over requests.",
+    "- intent_score_mean: `scoring.score_song(gold, blend_profile(cards), cards).total` for the card "
+    "choice that is best for the predicted vector (0-100).",
+    "- output_sanity_score: 100 x (0.4 x own-output JSON valid rate + 0.3 x in-range rate + 0.3 x "
+    "spread ratio), spread ratio = mean over dims of min(1, std(pred) / std(gold)).",
+    "- json_valid_rate counts the backend's own output before fallback; invalid output falls back to "
+    "`rule` (counted in fallbacks), so the CLI is 100% valid after fallback.",
+    f"- latency: wall-clock per request in one process after loading; cost: local = CPU seconds x "
+    f"${CPU_USD_PER_HOUR}/vCPU-hour (assumed), api = tokens x list price. Cold load is paid once per "
+    "backend (shown on the first set).",
+]
+
+
+def markdown(rows: list[dict], meta: dict, sets: list[tuple[dict, list[dict]]] | None = None) -> str:
+    """The report: one section per frozen set (``sets`` = [(set meta, rows)]; default: one)."""
+    sets = sets or [(meta, rows)]
+    title = f"# Interpreter evaluation ({meta['data']}, {meta['n']} items)" if len(sets) == 1 else \
+        "# Interpreter evaluation (" + "; ".join(f"{m['data']}, {m['n']} items" for m, _ in sets) + ")"
+    lines = [title, "", f"Command: `{meta['command']}`  ", f"Run at {meta['when']} on {meta['cpu']}."]
+    for m, r in sets:
+        if len(sets) > 1:
+            lines += ["", f"## {m.get('label', m['data'])} — `{m['data']}`, {m['n']} items"]
+            if m.get("about"):
+                lines += ["", m["about"]]
+        lines += ["", *set_tables(r, m)]
+    lines += ["", *FOOTNOTES, f"- n/a: {meta.get('na_note', 'not measurable in this run')}"]
+    if meta.get("calibration_png"):
+        lines.append(f"- calibration plot (predicted vs gold per dim, natural set): `{meta['calibration_png']}`")
     return "\n".join(lines) + "\n"
+
+
+SETS = [
+    ("natural", ROOT / "training" / "data" / "natural" / "frozen_e1.jsonl",
+     "Natural requests (new frozen set)",
+     "Written by a writer pass that wrote no training row, labelled blind by two independent passes "
+     "(gold = their mean); never trained on, never used to pick a model."),
+    ("old", FROZEN, "Hand-written frozen set (issue 5, for continuity)",
+     "Written by the same hands as much of the older training data; kept to show continuity."),
+]
+
+
+def calibration_plot(runs_by_backend: dict[str, dict], golds: list[Params], path: Path, title: str) -> Path:
+    """Predicted vs gold per dim, one colour per backend, diagonal = perfect (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7.6), sharex=True, sharey=True)
+    colours = {"rule": "#8a8a8a", "embed": "#d9822b", "lm": "#3b6fb6", "api": "#6a3d9a"}
+    for ax, d in zip(axes.flat, DIMS, strict=True):
+        g = [getattr(x, d) for x in golds]
+        ax.plot([0, 100], [0, 100], color="black", lw=0.8, ls="--")
+        for name, run in runs_by_backend.items():
+            p = [getattr(x, d) for x in run["preds"]]
+            err = sum(abs(a - b) for a, b in zip(p, g, strict=True)) / max(1, len(g))
+            ax.scatter(g, p, s=7, alpha=0.45, color=colours.get(name), label=f"{name} (MAE {err:.1f})")
+        ax.set_title(d)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+        ax.legend(fontsize=7, loc="upper left", markerscale=2)
+    for ax in axes[1]:
+        ax.set_xlabel("gold (mean of two blind labels)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("predicted")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.interpreter")
-    ap.add_argument("--data", default=str(FROZEN))
+    ap.add_argument("--data", default="", help="comma-separated jsonl files (default: the natural and the old "
+                                               "frozen set)")
     ap.add_argument("--backends", default="", help="comma-separated; default: every backend that can run")
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--name", default="interpreter", help="file stem for the results")
@@ -288,33 +376,58 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     from kotone.interpret import backends  # noqa: F401 - registers the backends
 
-    data = Path(a.data)
-    rows = load_rows(data)
-    golds = [Params.clamped(r["params"]) for r in rows]
+    if a.data:
+        sets = [(Path(p).stem, Path(p), Path(p).stem, "") for p in a.data.split(",") if p]
+    else:
+        sets = []
+        for key, path, label, about in SETS:
+            if path.exists():
+                sets.append((key, path, label, about))
+            else:
+                print(f"note: {_rel(path)} not found; that set is skipped (python -m training.natural_corpus)")
+    data = [(key, path, label, about, load_rows(path)) for key, path, label, about in sets]
     names = runnable_backends([n for n in a.backends.split(",") if n] or None)
-    runs = [r for r in (run_backend(n, rows) for n in names) if r is not None]
     scoring_fns = game_scoring()
-    table = table_rows(runs, golds, scoring_fns)
-    try:
-        rel = data.resolve().relative_to(ROOT)
-    except ValueError:
-        rel = data
-    meta = {"data": str(rel), "n": len(rows), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "command": "python -m eval.interpreter" + (f" --data {rel}" if data.resolve() != FROZEN else ""),
-            "cpu": f"{os.cpu_count()} CPU cores (shared)",
-            "na_note": "game scoring/catalog not available in this run" if scoring_fns is None else "-"}
+    runs: dict[str, dict[str, dict]] = {key: {} for key, *_ in data}
+    for name in names:
+        loaded = load_backend(name)
+        if loaded is None:
+            continue
+        for i, (key, _path, _label, _about, rows) in enumerate(data):
+            run = run_backend(name, rows, loaded)
+            if i > 0:
+                run["cold_load_s"] = 0.0  # paid once, reported with the first set
+            runs[key][name] = run
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    md = markdown(table, meta)
+    meta = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "command": "python -m eval.interpreter" + (f" --data {a.data}" if a.data else ""),
+            "cpu": f"{os.cpu_count()} CPU cores (shared)",
+            "na_note": "game scoring/catalog not available in this run" if scoring_fns is None else "-"}
+    sections, tables = [], {}
+    plot_key = "natural" if any(d[0] == "natural" for d in data) else (data[0][0] if data else None)
+    for key, path, label, about, rows in data:
+        golds = [Params.clamped(r["params"]) for r in rows]
+        table = table_rows(list(runs[key].values()), golds, scoring_fns)
+        tables[key] = table
+        sections.append(({"data": _rel(path), "n": len(rows), "label": label, "about": about}, table))
+        if key == plot_key:
+            png = calibration_plot(runs[key], golds, out / f"{a.name}_calibration.png",
+                                   f"Interpreter calibration on {_rel(path)} ({len(rows)} requests)")
+            meta["calibration_png"] = _rel(png)
+    first = sections[0][0] if sections else {"data": "-", "n": 0}
+    md = markdown(sections[0][1] if sections else [], {**meta, **first}, sections)
     (out / f"{a.name}.md").write_text(md)
-    (out / f"{a.name}.json").write_text(json.dumps({"meta": meta, "rows": table}, indent=1) + "\n")
+    (out / f"{a.name}.json").write_text(json.dumps({"meta": meta, "sets": {k: {"meta": m, "rows": t} for (m, t), k
+                                                                          in zip(sections, tables, strict=True)}},
+                                                   indent=1) + "\n")
     print(md)
-    log_wandb(table, meta, a.wandb_mode)
+    log_wandb(tables, meta, a.wandb_mode, out / f"{a.name}_calibration.png")
     return 0
 
 
-def log_wandb(table: list[dict], meta: dict, mode: str) -> None:
-    if mode == "disabled":
+def log_wandb(tables: dict[str, list[dict]], meta: dict, mode: str, png: Path | None = None) -> None:
+    if mode == "disabled" or not tables:
         return
     try:
         import wandb
@@ -322,14 +435,19 @@ def log_wandb(table: list[dict], meta: dict, mode: str) -> None:
         return
     run = wandb.init(project="atelier-kotone", job_type="eval-interpreter", mode=mode,
                      dir=str(ROOT / "artifacts"), config=meta)
-    cols = [k for k in table[0] if k != "mae_per_dim"] + [f"mae_{d}" for d in DIMS] if table else []
-    wt = wandb.Table(columns=cols)
-    for r in table:
-        wt.add_data(*[r[k] for k in cols if not k.startswith("mae_") or k in r],
-                    *[r["mae_per_dim"][d] for d in DIMS])
-    run.log({"interpreter_eval": wt})
-    for r in table:
-        run.summary.update({f"{r['mode']}/{k}": v for k, v in r.items() if isinstance(v, (int, float))})
+    for key, table in tables.items():
+        if not table:
+            continue
+        cols = ["set"] + [k for k in table[0] if k != "mae_per_dim"] + [f"mae_{d}" for d in DIMS]
+        wt = wandb.Table(columns=cols)
+        for r in table:
+            wt.add_data(key, *[r[k] for k in table[0] if k != "mae_per_dim"], *[r["mae_per_dim"][d] for d in DIMS])
+        run.log({f"interpreter_eval/{key}": wt})
+        for r in table:
+            run.summary.update({f"{key}/{r['mode']}/{k}": v for k, v in r.items() if isinstance(v, (int, float))})
+            run.summary.update({f"{key}/{r['mode']}/mae_{d}": v for d, v in r["mae_per_dim"].items()})
+    if png is not None and png.exists():
+        run.log({"calibration": wandb.Image(str(png))})
     run.finish()
 
 

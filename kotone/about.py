@@ -6,6 +6,7 @@ selection (space_assets/experts/selection.json); a missing file is simply not sh
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -20,6 +21,46 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
+
+
+def calibration_png() -> Path | None:
+    """The interpreter's calibration plot (eval.interpreter writes it), if there is one."""
+    path = RESULTS / "interpreter_calibration.png"
+    return path if path.exists() else None
+
+
+def lm_verdict(result: dict) -> str:
+    """One plain sentence: does the lm backend beat rule on the natural frozen set?"""
+    rows = {r["mode"]: r for r in result.get("sets", {}).get("natural", {}).get("rows", [])}
+    if "lm" not in rows or "rule" not in rows:
+        return "The `lm` backend was not measured on the natural frozen set in the latest run."
+    lm, rule = rows["lm"]["vector_mae"], rows["rule"]["vector_mae"]
+    if lm <= rule - 1.0:
+        return (f"On the natural frozen set the `lm` backend beats `rule` by {rule - lm:.1f} points of MAE "
+                f"({lm:.1f} vs {rule:.1f}).")
+    return (f"**The `lm` backend does not beat `rule` on the natural frozen set** by the 1-point margin we ask "
+            f"of it: MAE {lm:.1f} vs {rule:.1f}. Use `embed` (the default).")
+
+
+INTERPRETER_TITLE = "Interpreter (request → six numbers)"
+
+
+def interpreter_section() -> tuple[str, str]:
+    """(title, Markdown) for the interpreter: its backends, the lm verdict, the eval table."""
+    parts = ["Three backends read a request: `rule` (a cue lexicon with negations and contrasts), `embed` "
+             "(the default: MiniLM, LoRA-tuned here on natural requests, with a small head, run by our own "
+             "numpy code in milliseconds) and `lm` (SmolLM2-135M reading the request, a regression head on its "
+             "hidden states; on a GPU Space a LoRA-tuned Ministral 3B that writes a justification, then JSON). "
+             "They are judged on requests written the way people write — long, indirect, sensory — by a writer "
+             "whose requests were never trained on, each labelled blind by two independent labellers."]
+    raw = _read(RESULTS / "interpreter.json")
+    if raw:
+        with contextlib.suppress(ValueError, AttributeError):
+            parts.append(lm_verdict(json.loads(raw)))
+    table = _read(RESULTS / "interpreter.md")
+    if table:
+        parts.append(table.split("\n", 1)[1] if table.startswith("# ") else table)
+    return INTERPRETER_TITLE, "\n\n".join(parts)
 
 
 def about_markdown() -> str:
@@ -44,8 +85,8 @@ def about_sections() -> list[tuple[str, str]]:
         sections.append(("Neural MIDI experts", "Small GRU experts trained here on music21's corpus, used only "
                          "where their report card beats the rule-based generator (`python -m eval.experts`).\n\n"
                          + "\n".join(rows)))
-    for title, name in (("Interpreter (request → six numbers)", "interpreter.md"),
-                        ("Music report card vs. real corpora", "music.md")):
+    sections.append(interpreter_section())
+    for title, name in (("Music report card vs. real corpora", "music.md"),):
         text = _read(RESULTS / name)
         if text:
             sections.append((title, text))

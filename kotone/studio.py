@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from kotone.assets import load_book, load_catalog
 from kotone.domain.coaching import coach_song
 from kotone.domain.commissions import Commission
-from kotone.domain.errors import NotFoundError
+from kotone.domain.errors import InvalidInputError, NotFoundError
 from kotone.domain.params import Params
 from kotone.domain.scoring import score_song
 from kotone.domain.song import ClientInfo, Refinement, SongRecord, version_title
@@ -226,14 +226,27 @@ def interpret_request(text: str, backend: str | None = None):
     return get_interpreter(backend).interpret(check_text(text))
 
 
-def custom_commission(text: str) -> Commission:
-    """A commission for the player's own request, its hidden target labelled by the interpreter."""
+def custom_commission(text: object) -> Commission:
+    """A commission for the player's own request, its hidden target labelled by the interpreter.
+
+    Bad text (empty, whitespace-only, too short or long, control characters, unpaired
+    surrogates) is refused with an InvalidInputError before anything is interpreted.
+    """
     import hashlib
 
-    result = interpret_request(text)
-    digest = hashlib.sha256(result.params.model_dump_json().encode() + text.encode()).hexdigest()[:10]
-    return Commission(id=f"custom-{digest}", townsperson="you", text=" ".join(text.split()),
-                      target=result.params, reward=100, difficulty=3)
+    from pydantic import ValidationError
+
+    from kotone.interpret.base import check_text
+
+    cleaned = check_text(text)
+    result = interpret_request(cleaned)
+    digest = hashlib.sha256(result.params.model_dump_json().encode() + cleaned.encode()).hexdigest()[:10]
+    try:
+        return Commission(id=f"custom-{digest}", townsperson="you", text=cleaned, target=result.params,
+                          reward=100, difficulty=3)
+    except ValidationError as exc:  # a rule of the schema that check_text does not know
+        first = exc.errors()[0]
+        raise InvalidInputError(f"your request cannot become a commission: {first.get('msg', 'invalid')}") from None
 
 
 def generated_commission(rng, book) -> Commission:

@@ -53,7 +53,7 @@ def test_invalid_answer_falls_back_and_is_counted():
 def test_http_error_never_leaks_the_key():
     m = MistralInterpreter(KEY, client=FakeClient("", status=401))
     with pytest.raises(RuntimeError) as ei:
-        m.interpret("x y")
+        m.interpret("xyz")
     assert KEY not in str(ei.value) and KEY not in repr(m)
 
 

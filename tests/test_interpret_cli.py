@@ -21,7 +21,7 @@ def test_contract_and_bad_lines_do_not_stop_the_stream():
         "this is not json",
         json.dumps({"id": "b"}),
         json.dumps({"id": "c", "text": "   "}),
-        json.dumps({"id": "d", "text": "x" * 600}),
+        json.dumps({"id": "d", "text": "x" * 1200}),
         json.dumps([1, 2]),
         json.dumps({"id": 7, "text": "a quiet lullaby"}),
     ]

@@ -64,7 +64,7 @@ def test_fallback_counts():
     assert r.fallback and not r.valid and r.backend == "broken"
     assert r.params.energy > 60  # rule's answer
     fb2 = FallbackInterpreter(_Broken("invalid"), RuleInterpreter)
-    fb2.interpret("x y")
+    fb2.interpret("xyz")
     ok = FallbackInterpreter(_Broken("ok"), RuleInterpreter())
     assert not ok.interpret("fine").fallback
     assert (fb.calls, fb.fallbacks) == (1, 1)

@@ -62,7 +62,7 @@ def test_bad_text_raises(rule):
     with pytest.raises(InvalidInputError):
         rule.interpret("   ")
     with pytest.raises(InvalidInputError):
-        rule.interpret("x" * 501)
+        rule.interpret("x" * 1001)
     with pytest.raises(InvalidInputError):
         rule.interpret(42)  # type: ignore[arg-type]
 

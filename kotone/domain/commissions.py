@@ -37,7 +37,7 @@ class Preference(_Strict):
 class Commission(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_\-]{2,40}$")
     townsperson: str
-    text: str = Field(min_length=3, max_length=500)
+    text: str = Field(min_length=3, max_length=1000)
     target: Params
     tags: TagRules = TagRules()
     preference: Preference = Preference()

@@ -2,9 +2,10 @@
 
 Reads JSON lines ``{"id": ..., "text": ...}`` on stdin and writes one JSON line per input:
 ``{"id", "params": {six dims}, "backend", "latency_ms"}`` (plus ``fallback`` and, with
-``--justify``, ``justification``). A bad line (not JSON, no text, empty or oversize text)
-gives ``{"id", "error": "..."}`` and the stream goes on. Exit status 0 unless the backend
-itself cannot be loaded (2).
+``--justify``, ``justification``). A bad line (not JSON, no text; text that is empty,
+whitespace-only, under 3 or over 1,000 characters, or holds control characters, unpaired
+surrogates or bytes that are not UTF-8: ``base.check_text``) gives ``{"id", "error": "..."}``
+and the stream goes on. Exit status 0 unless the backend itself cannot be loaded (2).
 """
 
 from __future__ import annotations
@@ -22,8 +23,19 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 from kotone.domain.errors import KotoneError  # noqa: E402 - after the BLAS thread settings
 
 
+def _dumps(obj: dict) -> str:
+    """One JSON line; readable UTF-8 unless something (an id with an unpaired surrogate)
+    cannot be encoded, then ASCII escapes, which are still valid JSON."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True)
+    return text
+
+
 def _line_error(ident, message: str) -> str:
-    return json.dumps({"id": ident, "error": message}, ensure_ascii=False)
+    return _dumps({"id": ident, "error": message})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     out = sys.stdout
+    # bytes that are not UTF-8 become unpaired surrogates, which check_text then refuses
+    # with a clear per-line error instead of a crash of the whole stream
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
     for lineno, line in enumerate(sys.stdin, 1):
         if not line.strip():
             continue
@@ -85,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.justify:
             rec["justification"] = res.justification
-        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        out.write(_dumps(rec) + "\n")
         out.flush()
     return 0
 

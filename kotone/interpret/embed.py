@@ -7,8 +7,13 @@ reading ~90 MB of weights. Sentences are mean-pooled over tokens and L2-normalis
 sentence-transformers model does; the head's config may ask for the output of the first
 ``encoder_layers`` layers instead of all six (a third faster, as accurate for this head).
 
+Fine-tuning: ``embed_head.json`` may name ``encoder_lora`` (``embed_lora.npz``, written by
+``training/finetune_minilm.py``): low-rank factors that are added to the package's weights at
+load (W += B @ A), so the fine-tuned encoder ships in a few hundred KB.
+
 Head: ``space_assets/interpreter/embed_head.npz`` + ``embed_head.json`` written by
-``training/train_embed.py``: features = [embedding, rule-lexicon cue features], standardised,
+``training/finetune_minilm.py`` (or ``train_heads.py`` / ``train_embed.py`` for a frozen
+encoder): features = [embedding, rule-lexicon cue features], standardised,
 then a small MLP (or linear map) to six values on 0-100, stretched away from 50 by a
 calibration factor (``stretch``), optionally blended with the rule backend's answer
 (``rule_blend``). Every output is clamped to 0-100.
@@ -34,7 +39,7 @@ from kotone.interpret.rule import cue_features, rule_params
 ASSETS = Path(__file__).resolve().parents[2] / "space_assets" / "interpreter"
 HEAD_NPZ = "embed_head.npz"
 HEAD_JSON = "embed_head.json"
-MAX_TOKENS = 128
+MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained to 256; natural requests reach ~160 tokens
 
 
 def head_path() -> Path:
@@ -81,12 +86,31 @@ def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float) -> np.n
     return (x - mu) / np.sqrt(var + eps) * g + b
 
 
+_GELU_C = np.float32(math.sqrt(2.0 / math.pi))
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
-    # exact (erf) GELU, as BERT uses
-    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+    """GELU, tanh form, computed in place on one temporary. BERT uses the erf form; the two
+    differ by < 5e-4 and the embed head's valid MAE by 0.0003 (9.2635 vs 9.2638), while this
+    is ten times faster than scipy's erf -- and GELU had cost more than the FFN's matmul."""
+    t = x * x
+    t *= np.float32(0.044715)
+    t += np.float32(1.0)
+    t *= x
+    t *= _GELU_C
+    np.tanh(t, out=t)
+    t += np.float32(1.0)
+    t *= x
+    t *= np.float32(0.5)
+    return t
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
+def _gelu_erf(x: np.ndarray) -> np.ndarray:
+    """The exact (erf) GELU, kept as the reference the tanh form is tested against."""
+    return 0.5 * x * (1.0 + _erf(x * np.float32(1.0 / math.sqrt(2.0))))
+
+
+def _erf_poly(x: np.ndarray) -> np.ndarray:
     # Chebyshev-fitted erfc approximation (fractional error < 1.2e-7), enough for float32.
     s = np.sign(x)
     a = np.abs(x)
@@ -99,10 +123,16 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return s * y
 
 
+try:
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - scipy is in requirements.txt
+    _erf = _erf_poly
+
+
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 in numpy: tokenizer.json + model.safetensors -> 384-d unit vectors."""
 
-    def __init__(self, model_dir: Path | None = None, layers: int | None = None):
+    def __init__(self, model_dir: Path | None = None, layers: int | None = None, lora: Path | None = None):
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir or encoder_dir())
@@ -116,6 +146,8 @@ class MiniLMEncoder:
         self.tok.enable_truncation(MAX_TOKENS)
         w = read_safetensors(model_dir / "model.safetensors")
         w = {k.removeprefix("bert."): v for k, v in w.items()}
+        if lora is not None:
+            apply_lora(w, Path(lora))
         self.w = w
         self.dim = w["embeddings.word_embeddings.weight"].shape[1]
         # pre-transpose and fuse Q/K/V once so a forward pass is plain matmuls
@@ -158,13 +190,31 @@ class MiniLMEncoder:
         return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
+def apply_lora(weights: dict[str, np.ndarray], path: Path) -> None:
+    """Merge fine-tuned LoRA factors into the weights in place: W += B @ A (the LoRA scale
+    is already folded into B by training/finetune_minilm.py)."""
+    if not path.exists():
+        raise DataError(f"encoder LoRA file missing: {path} (run training/finetune_minilm.py)")
+    with np.load(path) as z:
+        names = sorted({k.split("::")[0] for k in z.files})
+        for name in names:
+            if name not in weights:
+                raise DataError(f"{path.name}: {name} is not a MiniLM weight")
+            delta = z[f"{name}::B"].astype(np.float32) @ z[f"{name}::A"].astype(np.float32)
+            if delta.shape != weights[name].shape:
+                raise DataError(f"{path.name}: {name} delta {delta.shape} != weight {weights[name].shape}")
+            weights[name] = weights[name] + delta
+
+
 @lru_cache(maxsize=4)
-def shared_encoder(layers: int | None = None) -> MiniLMEncoder:
-    return MiniLMEncoder(layers=layers)
+def shared_encoder(layers: int | None = None, lora: Path | None = None) -> MiniLMEncoder:
+    return MiniLMEncoder(layers=layers, lora=lora)
 
 
-def features(encoder: MiniLMEncoder, text: str) -> np.ndarray:
+def features(encoder: MiniLMEncoder, text: str, cues: bool = True) -> np.ndarray:
     """The head's input: sentence embedding followed by the rule lexicon's cue features."""
+    if not cues:
+        return encoder.encode(text)
     return np.concatenate([encoder.encode(text), np.asarray(cue_features(text), dtype=np.float32)])
 
 
@@ -238,10 +288,12 @@ class EmbedInterpreter:
     @classmethod
     def load(cls, directory: Path | None = None) -> EmbedInterpreter:
         head = Head.load(directory)
-        return cls(shared_encoder(head.cfg.get("encoder_layers")), head)
+        lora = head.cfg.get("encoder_lora")
+        lora_path = (Path(directory) if directory else head_path().parent) / lora if lora else None
+        return cls(shared_encoder(head.cfg.get("encoder_layers"), lora_path), head)
 
     def predict(self, text: str) -> Params:
-        y = self.head.forward(features(self.encoder, text))
+        y = self.head.forward(features(self.encoder, text, bool(self.head.cfg.get("cue_features", True))))
         if self.head.rule_blend > 0:
             r = np.asarray(rule_params(text)[0].as_list(), dtype=np.float32)
             y = (1.0 - self.head.rule_blend) * y + self.head.rule_blend * r

