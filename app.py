@@ -5,7 +5,6 @@ Run: python app.py  (serves on $PORT or 7860). Named API endpoints: commissions,
 
 from __future__ import annotations
 
-import functools
 import os
 import random
 from typing import Any
@@ -23,6 +22,10 @@ from kotone.pipeline import check_seed
 from kotone.store.gallery import Gallery, check_song_id
 from kotone.store.hub_sync import HubMirror
 from kotone.studio import compose_and_save, custom_commission, generated_commission, refine_and_save
+from kotone.web.edge import costly_edge, edge
+from kotone.web.guard import media_url
+from kotone.web.limits import RateLimiter, ServerLimits
+from kotone.web.server import prepare
 
 CATALOG = load_catalog()
 BOOK = load_book()
@@ -33,23 +36,13 @@ if _MIRROR is not None:  # a Space restarts with an empty disk: bring the mirror
     GALLERY.rebuild_index()
 BOARD_SIZE = 6
 STUDIO_TAB, COMPOSE_TAB = "studio", "compose"
-
-
-def edge(fn):
-    """Turn the game's own errors into gr.Error at the edge; nothing else is caught."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except KotoneError as exc:
-            raise gr.Error(str(exc)) from exc
-
-    return wrapper
+LIMITS = ServerLimits.from_env()
+# compose, refine and reading a request: rate-limited per visitor, refused early when the gallery is full
+costly = costly_edge(RateLimiter(LIMITS.compose_per_minute, LIMITS.compose_burst), GALLERY.check_capacity)
 
 
 def thumb_url(song_id: str) -> str:
-    return f"/gradio_api/file={GALLERY.song_dir(song_id) / 'thumb.png'}"
+    return media_url(song_id, "thumb.png")
 
 
 def find_commission(commission_id: str | None, extra: dict | None) -> Commission | None:
@@ -112,25 +105,34 @@ def api_commissions() -> list[dict]:
     return out
 
 
-@edge
+@costly
 def api_compose(commission_id: str, style: str, instrument: str, mood: str, gimmick: str, seed: float) -> dict:
-    """Compose a song for a commission (or '' for none) with four card ids; returns the saved song."""
+    """Compose a song for a commission (or '' for none) with four card ids and a seed (a whole
+    number); returns the saved song. Its score (with the commission's target and the coaching)
+    is for the composer; the share id opens the song for anyone through `song`."""
+    if seed is None:
+        raise InvalidInputError("seed is required: a whole number, e.g. 7")
     commission = BOOK.get(commission_id) if commission_id else None
     choice = {"style": style, "instrument": instrument, "mood": mood, "gimmick": gimmick}
     done = compose_and_save(choice, check_seed(seed), commission, GALLERY)
-    return {**public_record(done.record), "share": f"?song={done.entry.song_id}"}
+    record = {**done.record, "created": done.entry.created}
+    return {**public_record(record, for_composer=True), "share": f"?song={done.entry.song_id}"}
 
 
 @edge
 def api_song(song_id: str) -> dict:
-    """Load a saved song by its share id."""
-    return public_record(GALLERY.load(check_song_id(song_id)))
+    """Load a saved song by its share id (without the commission's hidden target)."""
+    return public_record(GALLERY.load(check_song_id(song_id)), for_composer=False)
 
 
-def public_record(record: dict) -> dict:
+def public_record(record: dict, *, for_composer: bool) -> dict:
+    """What the API shows of a song record. Never the commission itself; the hidden target (in
+    ``score.target`` and quoted by the coaching) only to the visitor who just composed it."""
     keep = ("song_id", "title", "cards", "card_names", "seed", "commission_id", "request", "client", "measured",
             "duration_s", "score", "instruments", "timings_ms", "created", "parent")
     out = {k: record.get(k) for k in keep}
+    if not for_composer and isinstance(out["score"], dict):
+        out["score"] = {k: v for k, v in out["score"].items() if k not in ("target", "coaching")}
     plan = record.get("plan", {})
     out["plan"] = {k: plan.get(k) for k in ("tempo_bpm", "key_name", "meter", "scale", "groove", "effects")}
     out["plan"]["sections"] = [s["section_type"] for s in plan.get("sections", [])]
@@ -170,7 +172,7 @@ def ui_take(commission_id: str | None, extra: dict | None) -> list[Any]:
     return [commission.id, views.request_html(commission, BOOK), gr.update(selected=COMPOSE_TAB)]
 
 
-@edge
+@costly
 def ui_custom(text: str, extra: dict | None) -> list[Any]:
     commission = custom_commission(text)
     extra = {**(extra or {}), commission.id: commission.model_dump(mode="json")}
@@ -184,7 +186,7 @@ def ui_cards_changed(style: str, instrument: str, mood: str, gimmick: str, progr
     return views.card_detail_html({s: CATALOG.get(c) if c in CATALOG else None for s, c in chosen.items()}, progress)
 
 
-@edge
+@costly
 def ui_compose(commission_id: str | None, extra: dict | None, style: str, instrument: str, mood: str,
                gimmick: str, seed: float | None, progress_raw: Any) -> list[Any]:
     progress = load_progress(progress_raw, CATALOG)
@@ -207,7 +209,7 @@ def ui_compose(commission_id: str | None, extra: dict | None, style: str, instru
             gr.update(selected=STUDIO_TAB)]
 
 
-@edge
+@costly
 def ui_refine(song_id: str | None, command: str, progress_raw: Any) -> list[Any]:
     if not song_id:
         raise InvalidInputError("compose or open a song first")
@@ -313,9 +315,10 @@ def build_app() -> gr.Blocks:
 
         # Named API endpoints (SPEC §6): invisible controls, JSON in and out.
         with gr.Row(visible=False):
-            a_cid, a_song = gr.Textbox(), gr.Textbox()
-            a_cards = [gr.Textbox() for _ in SLOTS]
-            a_seed = gr.Number(value=0, precision=0)
+            a_cid = gr.Textbox(label="commission id", max_length=100)
+            a_song = gr.Textbox(label="song id", max_length=100)
+            a_cards = [gr.Textbox(label=f"{slot} card id", max_length=100) for slot in SLOTS]
+            a_seed = gr.Number(label="seed", value=0, precision=0)
             a_out = gr.JSON()
             a_btn1, a_btn2, a_btn3 = gr.Button(), gr.Button(), gr.Button()
         a_btn1.click(api_commissions, None, a_out, api_name="commissions")
@@ -326,10 +329,9 @@ def build_app() -> gr.Blocks:
 
 def main() -> None:
     demo = build_app()
-    demo.queue(default_concurrency_limit=2)
+    options = prepare(demo, GALLERY, LIMITS)  # recovery, input checks, queue and upload bounds, media route
     demo.launch(server_name=os.environ.get("HOST", "0.0.0.0"), server_port=int(os.environ.get("PORT", "7860")),
-                allowed_paths=[str(GALLERY.root.resolve())], theme=gr.themes.Soft(primary_hue="amber"),
-                css=views.CSS)
+                theme=gr.themes.Soft(primary_hue="amber"), css=views.CSS, **options)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from kotone.store.gallery import Gallery, SongEntry
 from kotone.store.hub_sync import HubMirror
 
 AUDIO_TIMEOUT_S = 20.0
+MIN_REQUEST_CHARS = 3
 
 
 @dataclass
@@ -119,7 +120,11 @@ def custom_commission(text: str) -> Commission:
     import hashlib
 
     from kotone.domain.commissions import Commission as _Commission
+    from kotone.domain.errors import InvalidInputError
+    from kotone.interpret.base import check_text
 
+    if len(check_text(text)) < MIN_REQUEST_CHARS:  # a commission's text has at least 3 characters
+        raise InvalidInputError(f"your request is too short; write at least {MIN_REQUEST_CHARS} characters")
     result = interpret_request(text)
     digest = hashlib.sha256(result.params.model_dump_json().encode() + text.encode()).hexdigest()[:10]
     return _Commission(id=f"custom-{digest}", townsperson="you", text=" ".join(text.split()),

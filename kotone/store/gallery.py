@@ -64,8 +64,13 @@ def new_song_id() -> str:
 
 def check_song_id(song_id: object) -> str:
     if not isinstance(song_id, str) or not SONG_ID_RE.fullmatch(song_id.strip()):
-        shown = song_id[:40] if isinstance(song_id, str) else type(song_id).__name__
-        raise InvalidInputError(f"not a valid song id: {shown!r}")
+        if not isinstance(song_id, str):
+            shown = f"a {type(song_id).__name__}"
+        elif re.fullmatch(r"[\w\-. ]{0,40}", song_id, flags=re.ASCII):
+            shown = repr(song_id)
+        else:  # never echo markup or odd characters back
+            shown = f"{len(song_id)} characters"
+        raise InvalidInputError(f"not a valid song id ({shown}); a share id is 16 letters, digits, - or _")
     return song_id.strip()
 
 
