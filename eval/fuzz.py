@@ -106,13 +106,19 @@ class QueueClient:
              raw: bytes | None = None) -> tuple[str, str]:
         """Join the queue and wait for the result: ('accepted', '') or ('error', message) or
         ('http', '<status> <detail>')."""
+        status, message, _ = self.call_data(fn_index, data, trigger_id, body=body, raw=raw)
+        return status, message
+
+    def call_data(self, fn_index: Any, data: Any, trigger_id: Any = None, *, body: Any = None,
+                  raw: bytes | None = None) -> tuple[str, str, list | None]:
+        """As :meth:`call`, plus the output values of an accepted call."""
         payload = body if body is not None else {"data": data, "fn_index": fn_index, "session_hash": self.session,
                                                   "event_data": None, "trigger_id": trigger_id}
         content = raw if raw is not None else json.dumps(payload).encode()  # NaN/Infinity as JSON tokens
         r = self.http.post(f"{self.url}/gradio_api/queue/join", content=content,
                            headers={"content-type": "application/json"})
         if r.status_code != 200:
-            return "http", f"{r.status_code} {detail_of(r)}"
+            return "http", f"{r.status_code} {detail_of(r)}", None
         event_id = r.json().get("event_id")
         with self.http.stream("GET", f"{self.url}/gradio_api/queue/data",
                               params={"session_hash": self.session}) as s:
@@ -122,11 +128,11 @@ class QueueClient:
                 msg = json.loads(line[5:])
                 if msg.get("event_id") not in (event_id, None) or msg.get("msg") != "process_completed":
                     continue
-                if msg.get("success"):
-                    return "accepted", ""
                 out = msg.get("output") or {}
-                return "error", str(out.get("error") or out.get("title") or "")
-        return "error", ""
+                if msg.get("success"):
+                    return "accepted", "", out.get("data")
+                return "error", str(out.get("error") or out.get("title") or ""), None
+        return "error", "", None
 
 
 def detail_of(r: httpx.Response) -> str:

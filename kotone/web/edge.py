@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import gradio as gr
 from gradio.context import LocalContext
 
-from kotone.domain.errors import CapacityError, KotoneError
+from kotone.domain.errors import CapacityError, InvalidInputError, KotoneError, NotFoundError
 from kotone.web.limits import RateLimiter
 
 log = logging.getLogger("kotone.web")
@@ -62,18 +62,25 @@ def edge(fn: F) -> F:
 
 def costly_edge(limiter: RateLimiter | None, *checks: Callable[[], None]) -> Callable[[F], F]:
     """``edge`` plus, before the handler runs, the visitor's rate limit and ``checks``
-    (each raises a KotoneError to refuse, e.g. the gallery's capacity check)."""
+    (each raises a KotoneError to refuse, e.g. the gallery's capacity check). A call refused
+    for bad input or an unknown id (cheap, before any work) gives its token back."""
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            who = visitor()
             try:
-                if limiter is not None and (wait_s := limiter.take(visitor())) > 0:
+                if limiter is not None and (wait_s := limiter.take(who)) > 0:
                     raise CapacityError(f"you are composing faster than the atelier can keep up; "
                                         f"please wait {wait_s:.0f} s and try again")
-                for check in checks:
-                    check()
-                return fn(*args, **kwargs)
+                try:
+                    for check in checks:
+                        check()
+                    return fn(*args, **kwargs)
+                except (InvalidInputError, NotFoundError, CapacityError):
+                    if limiter is not None:
+                        limiter.refund(who)
+                    raise
             except KotoneError as exc:
                 raise refuse(fn.__name__, exc) from None
 

@@ -57,6 +57,13 @@ class RateLimiter:
                 return 0.0
             return (1.0 - b.tokens) / self.rate_s
 
+    def refund(self, key: str) -> None:
+        """Give back a token spent by :meth:`take` (the call was refused before any work)."""
+        with self._lock:
+            b = self._buckets.get(key)
+            if b is not None:
+                b.tokens = min(self.burst, b.tokens + 1.0)
+
     def _forget_full(self, now: float) -> None:
         full_after = self.burst / self.rate_s
         for k in [k for k, b in self._buckets.items() if now - b.at >= full_after]:
