@@ -26,6 +26,7 @@ from kotone.web.edge import costly_edge, edge
 from kotone.web.guard import media_url
 from kotone.web.limits import RateLimiter, ServerLimits
 from kotone.web.server import prepare
+from kotone.web.workers import ComposePool, without_song
 
 CATALOG = load_catalog()
 BOOK = load_book()
@@ -39,6 +40,9 @@ STUDIO_TAB, COMPOSE_TAB = "studio", "compose"
 LIMITS = ServerLimits.from_env()
 # compose, refine and reading a request: rate-limited per visitor, refused early when the gallery is full
 costly = costly_edge(RateLimiter(LIMITS.compose_per_minute, LIMITS.compose_burst), GALLERY.check_capacity)
+POOL = ComposePool.from_env(LIMITS.workers)  # songs are composed in worker processes, one per core
+compose_and_save = POOL.wrap(compose_and_save, slim=without_song)
+refine_and_save = POOL.wrap(refine_and_save, slim=without_song)
 
 
 def thumb_url(song_id: str) -> str:
@@ -330,6 +334,7 @@ def build_app() -> gr.Blocks:
 def main() -> None:
     demo = build_app()
     options = prepare(demo, GALLERY, LIMITS)  # recovery, input checks, queue and upload bounds, media route
+    POOL.start()
     demo.launch(server_name=os.environ.get("HOST", "0.0.0.0"), server_port=int(os.environ.get("PORT", "7860")),
                 theme=gr.themes.Soft(primary_hue="amber"), css=views.CSS, **options)
 

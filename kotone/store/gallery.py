@@ -93,6 +93,17 @@ class Recovery:
     damaged: int
 
 
+_REOPENED: dict[tuple, Gallery] = {}
+
+
+def _reopen(root: str, max_songs: int, min_free_mb: float, keep_s: float) -> Gallery:
+    """The Gallery a pickled one stands for, opened once per process (see ``__reduce__``)."""
+    key = (root, max_songs, min_free_mb, keep_s)
+    if key not in _REOPENED:
+        _REOPENED[key] = Gallery(Path(root), max_songs=max_songs, min_free_mb=min_free_mb, keep_s=keep_s)
+    return _REOPENED[key]
+
+
 class Gallery:
     def __init__(self, root: Path | None = None, *, max_songs: int | None = None,
                  min_free_mb: float | None = None, keep_s: float | None = None):
@@ -107,6 +118,10 @@ class Gallery:
         self.index = SongIndex(self.root / INDEX_FILE)
         if self.index.fresh:
             self.rebuild_index()
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its settings (a worker process reopens the same folder and index)."""
+        return _reopen, (str(self.root), self.max_songs, self.min_free_mb, self.keep_s)
 
     # ---- paths -------------------------------------------------------------------------
 

@@ -1,0 +1,115 @@
+"""Load test: N concurrent visitors (gradio_client, loopback) each compose M songs.
+
+    python -m eval.load [--users 50] [--songs 2] [--port 7883]      # starts its own server
+    python -m eval.load --url http://127.0.0.1:7860/                # or drives a running one
+
+Each visitor has its own address (``X-Forwarded-For``, trusted from loopback by uvicorn), as
+visitors of a public Space would. Prints songs/s (all songs over the wall time from the first
+request to the last answer), p50/p95/max latency per song (the wait a visitor sees: queue +
+compose), errors, and whether every song reopens by its share id. Also prints the machine's
+cores and load average: the CPU is shared, so note them beside the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from gradio_client import Client
+
+
+def valid_cards() -> dict[str, list[str]]:
+    """Real card ids per slot (any of the catalog's), so every request composes."""
+    from kotone.assets import load_catalog
+
+    cat = load_catalog()
+    return {slot: [c.id for c in cat.by_slot(slot)] for slot in ("style", "instrument", "mood", "gimmick")}
+
+
+def run_load(url: str, users: int, songs: int, seed: int = 0) -> dict[str, Any]:
+    cards = valid_cards()
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    ids: list[str] = []
+    lock = threading.Lock()
+    clients: list[Client] = []
+    for k in range(users):  # connect everyone first, so the burst starts together
+        clients.append(Client(url, verbose=False, headers={"X-Forwarded-For": f"10.{k // 250}.{k % 250}.9"}))
+    go = threading.Barrier(users + 1)
+
+    def visitor(k: int) -> None:
+        rng = random.Random(seed * 1000 + k)
+        go.wait()
+        for _ in range(songs):
+            choice = [rng.choice(cards[s]) for s in ("style", "instrument", "mood", "gimmick")]
+            t0 = time.perf_counter()
+            try:
+                song = clients[k].predict("", *choice, rng.randrange(1 << 30), api_name="/compose")
+            except Exception as exc:
+                with lock:
+                    errors[str(exc)[:100]] += 1
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+                ids.append(song["song_id"])
+
+    threads = [threading.Thread(target=visitor, args=(k,)) for k in range(users)]
+    for t in threads:
+        t.start()
+    go.wait()
+    t_start = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall_s = time.perf_counter() - t_start
+    reopen_failures = 0
+    for song_id in ids:
+        try:
+            if clients[0].predict(song_id, api_name="/song")["song_id"] != song_id:
+                reopen_failures += 1
+        except Exception:
+            reopen_failures += 1
+    lat = np.array(latencies) if latencies else np.array([np.nan])
+    return {
+        "users": users, "songs per user": songs, "songs": len(ids), "errors": sum(errors.values()),
+        "wall s": round(wall_s, 1), "songs/s": round(len(ids) / wall_s, 2),
+        "p50 wait s": round(float(np.percentile(lat, 50)), 2), "p95 wait s": round(float(np.percentile(lat, 95)), 2),
+        "max wait s": round(float(lat.max()), 2), "reopen failures": reopen_failures,
+        "error kinds": dict(errors.most_common(3)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--songs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--url")
+    ap.add_argument("--port", type=int, default=7883)
+    args = ap.parse_args(argv)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    before = os.getloadavg()
+    if args.url:
+        result = run_load(args.url, args.users, args.songs, args.seed)
+        workers = "?"
+    else:
+        from eval.serve import served_app
+
+        with served_app(args.port) as app:
+            result = run_load(app.url, args.users, args.songs, args.seed)
+            workers = os.environ.get("KOTONE_WORKERS", f"{cores} (one per core)")
+    after = os.getloadavg()
+    print(f"load test on loopback: {cores} cores, compose workers {workers}; load average before "
+          f"{before[0]:.2f}, after {after[0]:.2f} (1 min)")
+    for k, v in result.items():
+        print(f"  {k:<18}{v}")
+    return 0 if result["errors"] == 0 and result["reopen failures"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
