@@ -30,6 +30,16 @@ def test_rate_limiter_allows_a_burst_then_refills():
     assert lim.take("a", now=1.0) == 0.0
 
 
+def test_visitor_is_the_address_the_outermost_trusted_proxy_saw():
+    from kotone.web.limits import visitor_address
+
+    assert visitor_address(None, "127.0.0.1", 0) == "127.0.0.1"
+    assert visitor_address("6.6.6.6", "10.0.0.2", 0) == "10.0.0.2"  # no proxy trusted: the header is ignored
+    assert visitor_address("6.6.6.6, 1.2.3.4", "10.0.0.2", 1) == "1.2.3.4"  # a forged first entry does not count
+    assert visitor_address("1.2.3.4", "10.0.0.2", 2) == "1.2.3.4"
+    assert visitor_address(None, None, 1) == "local"
+
+
 def test_rate_limiter_memory_stays_bounded():
     lim = RateLimiter(per_minute=60, burst=2, max_keys=100)
     for i in range(1000):
@@ -241,3 +251,34 @@ def test_server_limits_follow_the_cores(monkeypatch):
 
 def test_capacity_errors_belong_to_the_game_error_family():
     assert issubclass(CapacityError, KotoneError)
+
+
+def test_prepare_bounds_the_app_and_groups_the_costly_events(tmp_path, monkeypatch):
+    from kotone.web.limits import ServerLimits
+    from kotone.web.server import COMPOSE_GROUP, prepare
+
+    monkeypatch.setenv("KOTONE_WORKERS", "2")
+    monkeypatch.setenv("KOTONE_QUEUE_MAX", "9")
+    gallery = Gallery(tmp_path / "data")
+    (gallery.songs_dir / ".work-left-by-a-crash").mkdir()
+
+    @costly_edge(None)
+    def compose(x):
+        return x
+
+    @edge
+    def look(x):
+        return x
+
+    with gr.Blocks() as demo:
+        box, out = gr.Textbox(), gr.Textbox()
+        gr.Button().click(compose, box, out)
+        gr.Button().click(look, box, out)
+    options = prepare(demo, gallery, ServerLimits.from_env())
+    fns = {f.name: f for f in demo.fns.values()}
+    assert fns["compose"].concurrency_id == COMPOSE_GROUP and fns["compose"].concurrency_limit == 2
+    assert fns["look"].concurrency_id != COMPOSE_GROUP
+    assert demo._queue.max_size == 9 and demo.api_open is False and demo.delete_cache == (3600, 3600)
+    assert options["allowed_paths"] == [] and options["show_error"] is False  # data under the temp folder
+    assert options["app_kwargs"]["middleware"][0].cls is WebGuard
+    assert not list(gallery.songs_dir.iterdir())  # start-up recovery ran

@@ -17,7 +17,7 @@ import gradio as gr
 from gradio.context import LocalContext
 
 from kotone.domain.errors import CapacityError, InvalidInputError, KotoneError, NotFoundError
-from kotone.web.limits import RateLimiter
+from kotone.web.limits import RateLimiter, proxy_hops, visitor_address
 
 log = logging.getLogger("kotone.web")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +36,8 @@ def visitor() -> str:
     """The current visitor's address (see :mod:`kotone.web.limits`), or 'local' outside a request."""
     request = LocalContext.request.get(None)
     client = getattr(request, "client", None)
-    return str(getattr(client, "host", None) or "local")
+    headers = getattr(request, "headers", None) or {}
+    return visitor_address(headers.get("x-forwarded-for"), getattr(client, "host", None), proxy_hops())
 
 
 def refuse(where: str, exc: KotoneError) -> gr.Error:

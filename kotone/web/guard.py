@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse
 
 from kotone.store.gallery import MEDIA_FILES, SONG_ID_RE
-from kotone.web.limits import RateLimiter
+from kotone.web.limits import RateLimiter, proxy_hops, visitor_address
 
 log = logging.getLogger("kotone.web")
 Scope = MutableMapping[str, Any]
@@ -81,6 +81,7 @@ class WebGuard:
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes + UPLOAD_MARGIN_BYTES
         self.allow_uploads = allow_uploads
+        self.proxy_hops = proxy_hops()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,8 +97,10 @@ class WebGuard:
             return
         if method in ("POST", "PUT", "PATCH"):
             if self.limiter is not None and path.startswith("/gradio_api/"):
-                host = (scope.get("client") or ("local", 0))[0]
-                wait_s = self.limiter.take(str(host))
+                headers = dict(scope.get("headers") or [])
+                forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1") or None
+                host = visitor_address(forwarded, (scope.get("client") or ("local", 0))[0], self.proxy_hops)
+                wait_s = self.limiter.take(host)
                 if wait_s > 0:
                     log.info("refused %s: too many requests from one visitor", path)
                     await send_json(send, 429, {"detail": f"Too many requests from your address; please wait "

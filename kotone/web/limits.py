@@ -1,8 +1,10 @@
 """Per-visitor rate limits (token buckets) and how the server's bounds are chosen.
 
-A visitor is the client address the ASGI server reports. Behind a proxy, uvicorn rewrites it
-from ``X-Forwarded-For`` for the proxies named in ``$FORWARDED_ALLOW_IPS`` (default:
-loopback only), so one visitor is one address, not one browser tab.
+A visitor is a client address, not a browser tab. Directly, it is the address the ASGI
+server reports (uvicorn already resolves ``X-Forwarded-For`` from the proxies named in
+``$FORWARDED_ALLOW_IPS``, loopback by default). Behind ``$KOTONE_PROXY_HOPS`` proxies that
+each append to ``X-Forwarded-For`` (1 on a Hugging Face Space, where ``$SPACE_ID`` is set;
+0 elsewhere), it is the address the outermost of them saw, which a visitor cannot forge.
 """
 
 from __future__ import annotations
@@ -20,6 +22,20 @@ def env_float(name: str, default: float) -> float:
     except ValueError:
         return default
     return value if math.isfinite(value) else default
+
+
+def proxy_hops() -> int:
+    default = 1 if os.environ.get("SPACE_ID") else 0
+    return max(0, int(env_float("KOTONE_PROXY_HOPS", default)))
+
+
+def visitor_address(forwarded_for: str | None, peer: str | None, hops: int) -> str:
+    """The visitor's address from the ``X-Forwarded-For`` header and the connection's peer."""
+    if hops > 0 and forwarded_for:
+        chain = [p.strip() for p in forwarded_for.split(",") if p.strip()]
+        if chain:
+            return chain[-hops] if len(chain) >= hops else chain[0]
+    return peer or "local"
 
 
 @dataclass
