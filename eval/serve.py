@@ -28,9 +28,15 @@ class ServedApp:
     proc: subprocess.Popen
 
 
+READY_LINE = "compose workers ready"  # logged by kotone.web.workers once every worker is warm
+
+
 def start(port: int, data: Path, log: Path, env: dict[str, str] | None = None,
-          timeout_s: float = 120.0) -> subprocess.Popen:
-    """Start app.py serving ``data`` on ``port``; returns once it answers (raises if it cannot)."""
+          timeout_s: float = 120.0, warm: bool = False) -> subprocess.Popen:
+    """Start app.py serving ``data`` on ``port``; returns once it answers (raises if it cannot)
+    and, with ``warm``, once its compose workers have loaded their models (a benchmark should
+    not time the start-up)."""
+    offset = log.stat().st_size if log.exists() else 0
     full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "KOTONE_DATA_DIR": str(data),
                 "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1",
                 **(env or {})}
@@ -43,9 +49,12 @@ def start(port: int, data: Path, log: Path, env: dict[str, str] | None = None,
             raise RuntimeError(f"app exited early: {log.read_text(errors='replace')[-2000:]}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-            return proc
         except OSError:
             time.sleep(0.3)
+            continue
+        if not warm or READY_LINE.encode() in log.read_bytes()[offset:]:
+            return proc
+        time.sleep(0.3)
     stop(proc)
     raise RuntimeError(f"app did not answer within {timeout_s:.0f} s")
 
@@ -67,12 +76,13 @@ def stop(proc: subprocess.Popen, *, hard: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def served_app(port: int, env: dict[str, str] | None = None, data: Path | None = None) -> Iterator[ServedApp]:
+def served_app(port: int, env: dict[str, str] | None = None, data: Path | None = None,
+               warm: bool = False) -> Iterator[ServedApp]:
     with tempfile.TemporaryDirectory(prefix="kotone-served-") as tmp:
         data = data or Path(tmp) / "data"
         data.mkdir(parents=True, exist_ok=True)
         log = Path(tmp) / "server.log"
-        proc = start(port, data, log, env)
+        proc = start(port, data, log, env, warm=warm)
         try:
             yield ServedApp(f"http://127.0.0.1:{port}/", data, log, proc)
         finally:
