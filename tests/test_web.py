@@ -60,6 +60,13 @@ def test_bad_numbers_get_a_clear_error(value):
         parse_number("seed", value)
 
 
+def test_number_bounds_are_checked_before_gradio():
+    seed = gr.Number(label="Seed", minimum=0, precision=0, render=False)
+    assert check_payload(seed, "3") == 3
+    with pytest.raises(InvalidInputError, match="Seed: must be at least 0, got -1"):
+        check_payload(seed, -1)
+
+
 def test_text_inputs_are_checked():
     box = gr.Textbox(label="Your request", max_length=10, render=False)
     assert check_payload(box, "hello") == "hello"

@@ -82,6 +82,7 @@ class WebGuard:
         self.max_upload_bytes = max_upload_bytes + UPLOAD_MARGIN_BYTES
         self.allow_uploads = allow_uploads
         self.proxy_hops = proxy_hops()
+        self.quiet = RateLimiter(per_minute=1, burst=1)  # how often a flooding visitor is logged
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,7 +103,8 @@ class WebGuard:
                 host = visitor_address(forwarded, (scope.get("client") or ("local", 0))[0], self.proxy_hops)
                 wait_s = self.limiter.take(host)
                 if wait_s > 0:
-                    log.info("refused %s: too many requests from one visitor", path)
+                    if self.quiet.take(host) == 0.0:  # one line per visitor a minute, even under a flood
+                        log.info("refused %s: too many requests from one visitor (%s)", path, host)
                     await send_json(send, 429, {"detail": f"Too many requests from your address; please wait "
                                                           f"{wait_s:.0f} s and try again."},
                                     [(b"retry-after", str(int(wait_s) + 1).encode())])

@@ -108,7 +108,12 @@ def check_payload(block: Any, payload: Any) -> Any:
     """The payload Gradio will preprocess for ``block``, checked (and numbers normalized)."""
     name = input_name(block)
     if isinstance(block, gr.Number):
-        return parse_number(name, payload)
+        value = parse_number(name, payload)
+        low, high = getattr(block, "minimum", None), getattr(block, "maximum", None)
+        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise InvalidInputError(f"{name}: must be {bounds}, got {value}")
+        return value
     if isinstance(block, _TEXT_TYPES):
         if payload is None:
             return None

@@ -111,6 +111,7 @@ class ComposePool:
     def start(self) -> None:
         """Start every worker and load its models now, not on a visitor's first song."""
         if self.inline:
+            log.info("compose workers ready: none, songs are composed in the server's threads")
             return
         warmed = [self._submit(_warm) for _ in range(self.workers)]
         threading.Thread(target=self._report_warm, args=(warmed,), daemon=True).start()
