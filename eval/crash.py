@@ -5,7 +5,7 @@
 Each round: start the app on one data folder, let ``--clients`` visitors compose
 continuously, SIGKILL the server's whole process group at a random moment, restart it
 (start-up recovery runs) and count: acknowledged songs that no longer open, temp folders
-left, complete song folders the gallery does not list. The kill comes 1-5 s after the
+left, complete song folders the gallery does not list. The kill comes 2-8 s after the
 first song of the round is acknowledged. Prints one row per round and exits
 non-zero when any count is not 0.
 """
@@ -89,7 +89,7 @@ def one_round(i: int, port: int, data: Path, log: Path, clients: int, rng: rando
     deadline = time.time() + 120
     while not acked and time.time() < deadline:  # the first songs warm the server up
         time.sleep(0.05)
-    kill_after = rng.uniform(1.0, 5.0)
+    kill_after = rng.uniform(2.0, 8.0)
     time.sleep(kill_after)
     os.killpg(proc.pid, signal.SIGKILL)  # the server and any synth it started, mid-burst
     proc.wait(timeout=30)

@@ -8,7 +8,10 @@ Each visitor has its own address (``X-Forwarded-For``, trusted from loopback by 
 visitors of a public Space would. Prints songs/s (all songs over the wall time from the first
 request to the last answer), p50/p95/max latency per song (the wait a visitor sees: queue +
 compose), errors, and whether every song reopens by its share id. Also prints the machine's
-cores and load average: the CPU is shared, so note them beside the figure.
+cores and load average: the CPU is shared, so note them beside the figure. When it starts
+the server itself it also prints the CPU seconds the server and its workers spent per song,
+and the songs/s that would give with every core to ourselves (cores / CPU s per song): a
+figure other people's jobs on a shared machine do not move much.
 """
 
 from __future__ import annotations
@@ -107,6 +110,26 @@ def flood_then_compose(url: str, unread: int) -> dict[str, Any]:
             "next visitor's wait s": round(time.perf_counter() - t0, 2)}
 
 
+def tree_cpu_s(pid: int) -> tuple[float, float]:
+    """User + system CPU seconds of a process, and of its children (workers, synth runs)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        kids = root.children(recursive=True)
+        t = root.cpu_times()
+    except psutil.Error:
+        return 0.0, 0.0
+    children = t.children_user + t.children_system  # ended children (e.g. a synth CLI run)
+    for p in kids:
+        try:
+            c = p.cpu_times()
+            children += c.user + c.system
+        except psutil.Error:
+            pass
+    return t.user + t.system, children
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--users", type=int, default=50)
@@ -134,13 +157,21 @@ def main(argv: list[str] | None = None) -> int:
         from eval.serve import served_app
 
         with served_app(args.port, warm=True) as app:
+            main0, kids0 = tree_cpu_s(app.proc.pid)
             result = drive(app.url)
+            main1, kids1 = tree_cpu_s(app.proc.pid)
+            if result.get("songs"):
+                n = result["songs"]
+                per_song = (main1 - main0 + kids1 - kids0) / n
+                result["CPU s/song, server"] = round((main1 - main0) / n, 3)
+                result["CPU s/song, workers"] = round((kids1 - kids0) / n, 3)
+                result["songs/s, cores ours"] = round((cores or 1) / per_song, 2)
             workers = os.environ.get("KOTONE_WORKERS", f"{cores} (one per core)")
     after = os.getloadavg()
     print(f"load test on loopback: {cores} cores, compose workers {workers}; load average before "
           f"{before[0]:.2f}, after {after[0]:.2f} (1 min)")
     for k, v in result.items():
-        print(f"  {k:<18}{v}")
+        print(f"  {k:<22}{v}")
     return 0 if result.get("errors", 0) == 0 and result.get("reopen failures", 0) == 0 else 1
 
 
