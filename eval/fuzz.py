@@ -14,9 +14,11 @@ rejected call was saved by it.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 import random
+import re
 import time
 import uuid
 from collections import Counter
@@ -130,9 +132,21 @@ class QueueClient:
                     continue
                 out = msg.get("output") or {}
                 if msg.get("success"):
-                    return "accepted", "", out.get("data")
+                    shown = in_place_error(out.get("data"))
+                    return ("error", shown, None) if shown is not None else ("accepted", "", out.get("data"))
                 return "error", str(out.get("error") or out.get("title") or ""), None
         return "error", "", None
+
+
+IN_PLACE_ERROR = re.compile(r'class="k-msg k-msg-error"[^>]*>(.*?)</div>', re.S)
+
+
+def in_place_error(outputs: Any) -> str | None:
+    """The text of an error the UI shows in place (a successful call that refused), if any."""
+    for value in outputs or []:
+        if isinstance(value, str) and (found := IN_PLACE_ERROR.search(value)):
+            return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).replace("⚠️", "").strip()
+    return None
 
 
 def detail_of(r: httpx.Response) -> str:

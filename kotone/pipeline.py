@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pretty_midi
 
@@ -119,18 +118,6 @@ def song_summary(song: Song) -> dict:
             for i in song.midi.instruments
         ],
     }
-
-
-def write_song_files(song: Song, out_dir: Path) -> dict[str, Path]:
-    """Write song.mid and song.json (audio and piano roll: see kotone.render)."""
-    import json
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    mid = out_dir / "song.mid"
-    song.midi.write(str(mid))
-    js = out_dir / "song.json"
-    js.write_text(json.dumps(song_summary(song), indent=1, ensure_ascii=False), encoding="utf-8")
-    return {"midi": mid, "json": js}
 
 
 def song_from_plan(plan: SongPlan, commission: Commission | None = None) -> Song:

@@ -1,210 +1,204 @@
-"""HTML fragments for the app. Every piece of user or data text is escaped here."""
+"""HTML fragments for the board, the cards, the purse and the gallery. Every piece of user or
+data text is escaped here; the song's own views (roll, score, why) are in ``song_views``.
+
+Clickable pieces carry ``data-take`` / ``data-pick`` / ``data-buy`` attributes; the page's
+script (``kotone/web/kotone.js``) turns a click on them into an event for the app.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
-from typing import Any
+from pathlib import Path
 
-from kotone.domain.cards import Card, Catalog
+from kotone.domain.cards import SLOTS, Card, Catalog
 from kotone.domain.commissions import Commission, CommissionBook
 from kotone.domain.params import DIMS
 from kotone.domain.progress import Progress
 from kotone.store.gallery import SongEntry
 
+WEB_DIR = Path(__file__).resolve().parent / "web"
 SLOT_ICONS = {"style": "🎼", "instrument": "🎻", "mood": "🌙", "gimmick": "✨"}
+SLOT_NAMES = {"style": "style", "instrument": "instrument", "mood": "mood", "gimmick": "gimmick"}
 RANK_COLORS = {"S": "#ffcf4a", "A": "#8fe388", "B": "#7cc4ff", "C": "#d0b3ff", "D": "#ff9c9c"}
+DIM_LABELS = {"energy": "energy", "warmth": "warmth", "brightness": "brightness", "acousticness": "acoustic",
+              "complexity": "richness", "nostalgia": "nostalgia"}
+DIM_COLORS = {"energy": "#ef7b45", "warmth": "#e8a46b", "brightness": "#f2c14e", "acousticness": "#7fb069",
+              "complexity": "#7b8cde", "nostalgia": "#b06d8e"}
+HOW_TO = "① Take a request → ② choose four cards → ③ Compose, listen and refine. Better scores earn coins for new cards."
 
 
 def e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def stars(n: int) -> str:
     return "★" * n + "☆" * (5 - n)
 
 
-def board_html(commissions: Sequence[Commission], book: CommissionBook, completed: Iterable[str] = ()) -> str:
-    done = set(completed)
-    cards = []
-    for c in commissions:
-        p = book.person(c.townsperson)
-        badge = '<span class="k-done">✓ delivered</span>' if c.id in done else ""
-        pref = f'<div class="k-pref">“{e(c.preference.note)}”</div>' if c.preference.note else ""
-        cards.append(
-            f'<div class="k-commission" style="border-left:6px solid {e(p.color)}">'
-            f'<div class="k-who"><span class="k-portrait">{e(p.portrait)}</span>'
-            f"<b>{e(p.name)}</b> <small>{e(p.personality)}</small></div>"
-            f'<div class="k-request">“{e(c.text)}”</div>{pref}'
-            f'<div class="k-meta">🪙 {c.reward} · <span title="difficulty">{stars(c.difficulty)}</span> '
-            f"· <code>{e(c.id)}</code> {badge}</div></div>"
-        )
+def message_html(text: str, kind: str = "error") -> str:
+    """The one in-place message next to what caused it (``kind``: error, info, ok)."""
+    icon = {"error": "⚠️", "info": "ℹ️", "ok": "✅"}.get(kind, "")
+    text = text[:1].upper() + text[1:]
+    return f'<div class="k-msg k-msg-{e(kind)}" role="status">{icon} {e(text)}</div>'
+
+
+def header_html(progress: Progress, total_cards: int) -> str:
+    return ('<div id="k-title"><h1>🎼 Atelier Kotone</h1>'
+            f'<p class="k-howto">{e(HOW_TO)}</p>{purse_html(progress, total_cards)}</div>')
+
+
+def purse_html(progress: Progress, total_cards: int) -> str:
+    return (f'<div class="k-purse"><span title="coins">🪙 <b>{progress.coins}</b> coins</span>'
+            f'<span title="cards you own">🃏 {len(progress.unlocked)}/{total_cards} cards</span>'
+            f'<span title="songs you made">🎵 {plural(len(progress.history), "song")}</span></div>')
+
+
+# ---- the board ------------------------------------------------------------------------
+
+def board_html(commissions: Sequence[Commission], book: CommissionBook, progress: Progress) -> str:
+    cards = [_commission_card(c, book, progress) for c in commissions]
     return '<div class="k-board">' + "".join(cards) + "</div>"
 
 
-def commission_label(c: Commission, book: CommissionBook) -> str:
-    p = book.person(c.townsperson)
-    text = c.text if len(c.text) <= 60 else c.text[:57] + "…"
-    return f"{p.portrait} {p.name} — “{text}” (🪙 {c.reward})"
+def _commission_card(c: Commission, book: CommissionBook, progress: Progress) -> str:
+    p = book.people.get(c.townsperson)
+    portrait, name, personality, color = ((p.portrait, p.name, p.personality, p.color) if p
+                                          else ("🧑", "You", "", "#888888"))
+    best = progress.best.get(c.id)
+    badge = (f'<span class="k-done">✓ delivered · best {best:.0f}</span>' if c.id in progress.completed
+             else f'<span class="k-tried">tried · best {best:.0f}</span>' if best is not None else "")
+    pref = f'<div class="k-pref">“{e(c.preference.note)}”</div>' if c.preference.note else ""
+    wants = _tag_hints(c)
+    return (f'<button type="button" class="k-commission" data-take="{e(c.id)}" style="border-left-color:{e(color)}"'
+            f' aria-label="Take {e(name)}’s request">'
+            f'<div class="k-who"><span class="k-portrait">{e(portrait)}</span><b>{e(name)}</b>'
+            f'<small>{e(personality)}</small></div>'
+            f'<div class="k-request">“{e(c.text)}”</div>{pref}{wants}'
+            f'<div class="k-meta">🪙 {c.reward} · <span title="difficulty">{stars(c.difficulty)}</span> {badge}</div>'
+            '<span class="k-take">Take this request ➜</span></button>')
 
 
-def request_html(commission: Commission | None, book: CommissionBook, custom_text: str | None = None) -> str:
-    if commission is None:
-        return '<div class="k-request-box">Pick a commission on the <b>Commissions</b> tab first, or compose freely.</div>'
-    person = book.people.get(commission.townsperson)
-    who = f"{e(person.portrait)} <b>{e(person.name)}</b>" if person else "🧑 <b>You</b>"
-    tags = commission.tags
+def _tag_hints(c: Commission) -> str:
     hints = []
-    if tags.required:
-        hints.append("wants: " + ", ".join(e(t) for t in tags.required))
-    if tags.forbidden:
-        hints.append("no: " + ", ".join(e(t) for t in tags.forbidden))
-    hint = f'<div class="k-meta">{" · ".join(hints)}</div>' if hints else ""
-    return (f'<div class="k-request-box">{who} asks: <i>“{e(custom_text or commission.text)}”</i>'
-            f'<div class="k-meta">🪙 {commission.reward} · {stars(commission.difficulty)}</div>{hint}</div>')
+    if c.tags.required:
+        hints.append("wants " + ", ".join(f"“{e(t)}”" for t in c.tags.required))
+    if c.tags.forbidden:
+        hints.append("no " + ", ".join(f"“{e(t)}”" for t in c.tags.forbidden))
+    return f'<div class="k-meta">{" · ".join(hints)}</div>' if hints else ""
 
 
-def card_choices(catalog: Catalog, slot: str, progress: Progress) -> list[tuple[str, str]]:
-    out = []
+def request_html(commission: Commission | None, book: CommissionBook, progress: Progress | None = None) -> str:
+    if commission is None:
+        return ('<div class="k-request-box k-empty-request">No request taken yet — pick one on the '
+                '<b>Requests</b> tab, or compose freely (a free song is not scored).</div>')
+    person = book.people.get(commission.townsperson)
+    who = f"{e(person.portrait)} <b>{e(person.name)}</b>" if person else "🧑 <b>Your own request</b>"
+    best = progress.best.get(commission.id) if progress else None
+    mine = f" · your best so far: {best:.0f}" if best is not None else ""
+    return (f'<div class="k-request-box">{who}: <i>“{e(commission.text)}”</i>{_tag_hints(commission)}'
+            f'<div class="k-meta">🪙 up to {commission.reward} · {stars(commission.difficulty)}{e(mine)}</div></div>')
+
+
+# ---- the cards ------------------------------------------------------------------------
+
+def hand_html(choice: Mapping[str, str | None], catalog: Catalog) -> str:
+    chips = []
+    for slot in SLOTS:
+        cid = choice.get(slot)
+        if cid and cid in catalog:
+            chips.append(f'<span class="k-chip k-chip-on" data-slot="{slot}">{SLOT_ICONS[slot]} '
+                         f'{e(catalog.get(cid).name)}</span>')
+        else:
+            article = "an" if SLOT_NAMES[slot][0] in "aeiou" else "a"
+            chips.append(f'<span class="k-chip k-chip-off" data-slot="{slot}">{SLOT_ICONS[slot]} '
+                         f'<i>choose {article} {SLOT_NAMES[slot]}</i></span>')
+    return '<div class="k-hand" aria-label="your four cards">' + "".join(chips) + "</div>"
+
+
+def profile_bars(card: Card) -> str:
+    """Six small bars: what the card brings to each quality (0-100)."""
+    bars = []
+    for d in DIMS:
+        v = float(getattr(card.profile, d))
+        bars.append(f'<span class="k-mini" title="{e(DIM_LABELS[d])} {v:.0f}/100">'
+                    f'<span class="k-mini-fill" style="height:{v:.0f}%;background:{DIM_COLORS[d]}"></span>'
+                    f'<span class="k-mini-label">{e(DIM_LABELS[d][:4])}</span></span>')
+    return '<span class="k-minis">' + "".join(bars) + "</span>"
+
+
+def tiles_html(catalog: Catalog, slot: str, progress: Progress, selected: str | None) -> str:
+    """The cards of one slot: owned first (click to choose), then the shop (inline Buy)."""
     owned = set(progress.unlocked)
-    for c in sorted(catalog.by_slot(slot), key=lambda c: (c.id not in owned, c.tier, c.price, c.name)):
-        label = f"{c.name}" if c.id in owned else f"🔒 {c.name} · {c.price}🪙"
-        out.append((label, c.id))
+    cards = sorted(catalog.by_slot(slot), key=lambda c: (c.id not in owned, c.tier, c.price, c.name))
+    mine = [_tile(c, selected == c.id) for c in cards if c.id in owned]
+    shop = [_locked_tile(c, progress.coins) for c in cards if c.id not in owned]
+    key = " ".join(f'<span class="k-key"><i style="background:{DIM_COLORS[d]}"></i>{e(DIM_LABELS[d])}</span>'
+                   for d in DIMS)
+    out = (f'<p class="k-bars-key">What each card brings (0–100): {key}</p>'
+           f'<div class="k-tiles" data-slot="{slot}">' + "".join(mine) + "</div>")
+    if shop:
+        out += (f'<h4 class="k-shop-head">🛒 In the shop · you have 🪙 {progress.coins}</h4>'
+                f'<div class="k-tiles k-shop" data-slot="{slot}">' + "".join(shop) + "</div>")
     return out
 
 
-def card_detail_html(cards: Mapping[str, Card | None], progress: Progress) -> str:
-    rows = []
-    for slot, card in cards.items():
-        if card is None:
-            rows.append(f'<div class="k-card k-empty">{SLOT_ICONS[slot]} <i>choose a {slot}</i></div>')
-            continue
-        lock = "" if card.id in progress.unlocked else f' <span class="k-lock">🔒 {card.price}🪙</span>'
-        tags = " ".join(f'<span class="k-tag">{e(t)}</span>' for t in card.tags)
-        rows.append(f'<div class="k-card"><div>{SLOT_ICONS[slot]} <b>{e(card.name)}</b>{lock} '
-                    f'<small>tier {card.tier}</small></div><div class="k-flavor">{e(card.flavor)}</div>'
-                    f"<div>{tags}</div></div>")
-    return '<div class="k-cards">' + "".join(rows) + "</div>"
+def _tile(card: Card, selected: bool) -> str:
+    tags = " ".join(f'<span class="k-tag">{e(t)}</span>' for t in card.tags[:4])
+    mark = '<span class="k-sel-mark">✓ chosen</span>' if selected else ""
+    return (f'<button type="button" class="k-tile{" k-sel" if selected else ""}" data-pick="{e(card.id)}" '
+            f'aria-pressed="{"true" if selected else "false"}"><span class="k-tile-name">{e(card.name)}{mark}</span>'
+            f'<span class="k-flavor">{e(card.flavor)}</span>{profile_bars(card)}<span class="k-tags">{tags}</span>'
+            "</button>")
 
 
-def coins_html(progress: Progress, total_cards: int) -> str:
-    return (f'<div class="k-purse">🪙 <b>{progress.coins}</b> coins · 🃏 {len(progress.unlocked)}/{total_cards} cards'
-            f" · 🎵 {len(progress.history)} songs</div>")
+def _locked_tile(card: Card, coins: int) -> str:
+    afford = coins >= card.price
+    buy = (f'<button type="button" class="k-buy" data-buy="{e(card.id)}"'
+           f'{"" if afford else " data-short=1"}>Buy · 🪙 {card.price}</button>')
+    return (f'<div class="k-tile k-locked" data-locked="{e(card.id)}" role="group" aria-label="{e(card.name)}, locked">'
+            f'<span class="k-tile-name">🔒 {e(card.name)}</span><span class="k-flavor">{e(card.flavor)}</span>'
+            f"{profile_bars(card)}{buy}</div>")
 
 
-def _bar(label: str, value: float, color: str, extra: str = "") -> str:
-    v = max(0.0, min(100.0, float(value)))
-    return (f'<div class="k-bar"><span class="k-bar-label">{e(label)}</span>'
-            f'<span class="k-bar-track"><span class="k-bar-fill" style="width:{v:.0f}%;background:{color}"></span>'
-            f"{extra}</span><span class='k-bar-val'>{v:.0f}</span></div>")
+# ---- the gallery ----------------------------------------------------------------------
 
-
-def score_html(record: Mapping[str, Any]) -> str:
-    score = record.get("score")
-    measured = record.get("measured") or {}
-    if not score:
-        dims = "".join(_bar(d, measured.get(d, 0), "#7cc4ff") for d in DIMS)
-        return f'<div class="k-score"><h3>What the music measured</h3>{dims}</div>'
-    rank = str(score.get("rank", "?"))
-    head = (f'<div class="k-rank" style="background:{RANK_COLORS.get(rank, "#ccc")}">{e(rank)}</div>'
-            f'<div class="k-total">{float(score["total"]):.0f}<small>/100</small></div>')
-    parts = "".join([
-        _bar("match", score["vector"], "#7cc4ff"), _bar("tags", score["tags"], "#8fe388"),
-        _bar("taste", score["preference"], "#ffcf4a"),
-    ])
-    syn = (f'<div class="k-meta">synergy +{score["synergy"]:.0f} · clashes −{score["anti_synergy"]:.0f}</div>')
-    target = score.get("target", {})
-    dims = "".join(
-        _bar(d, measured.get(d, 0), "#d0b3ff",
-             f'<span class="k-target" style="left:{float(target.get(d, 0)):.0f}%" title="what the client wanted"></span>')
-        for d in DIMS
-    )
-    coaching = "".join(
-        f'<li class="k-{e(c["verdict"])}">{SLOT_ICONS.get(c["slot"], "")} {e(c["message"])}</li>'
-        for c in score.get("coaching", [])
-    )
-    notes = "".join(f"<li>{e(n)}</li>" for n in score.get("notes", []))
-    return (f'<div class="k-score"><div class="k-score-head">{head}</div>{parts}{syn}'
-            f'<h4>The song vs. the wish <small>(▮ = what the client wanted)</small></h4>{dims}'
-            f'<h4>Coaching</h4><ul class="k-coach">{coaching}</ul>'
-            + (f'<ul class="k-notes">{notes}</ul>' if notes else "") + "</div>")
-
-
-def song_header_html(record: Mapping[str, Any]) -> str:
-    plan = record.get("plan", {})
-    client = record.get("client") or {}
-    who = f"{e(client.get('portrait', ''))} {e(client.get('name', ''))}" if client else "A free composition"
-    req = record.get("request")
-    cards = " · ".join(f"{SLOT_ICONS.get(s, '')} {e(n)}" for s, n in (record.get("card_names") or {}).items())
-    parent = record.get("parent")
-    version = (f' <a href="?song={e(parent)}" target="_blank" class="k-meta">(refined from the earlier version)</a>'
-               if parent else "")
-    return (f'<div class="k-song-head"><h2>{e(record.get("title", "Untitled"))}{version}</h2>'
-            f'<div class="k-meta">{e(plan.get("key_name", ""))} · {float(plan.get("tempo_bpm", 0)):.0f} bpm · '
-            f'{e(plan.get("meter", ""))} · {float(record.get("duration_s", 0)):.0f} s</div>'
-            f"<div>{cards}</div>"
-            + (f'<div class="k-request">{who}: “{e(req)}”</div>' if req else f"<div>{who}</div>") + "</div>")
-
-
-def traces_html(record: Mapping[str, Any]) -> str:
-    traces = (record.get("plan") or {}).get("traces", [])
-    if not traces:
-        return "<p>No decisions were recorded for this song.</p>"
-    items = []
-    for t in traces:
-        where = " / ".join(e(x) for x in (t.get("section_id"), t.get("track")) if x)
-        because = "; ".join(
-            f"{e(f['factor'])} = {e(f['value'])}" + (f" ({e(f['implication'])})" if f.get("implication") else "")
-            for f in t.get("because", [])
-        )
-        principle = f'<div class="k-principle">{e(t["principle"])}</div>' if t.get("principle") else ""
-        alts = (f'<div class="k-meta">considered: {"; ".join(e(a) for a in t["alternatives"])}</div>'
-                if t.get("alternatives") else "")
-        items.append(f'<li><b>{e(t["decision"])}</b> <small>{where}</small><div>because {because}</div>'
-                     f"{principle}{alts}</li>")
-    return '<ul class="k-traces">' + "".join(items) + "</ul>"
-
-
-def gallery_html(entries: Sequence[SongEntry], catalog: Catalog, thumb_url: Any = None) -> str:
+def gallery_html(entries: Sequence[SongEntry], catalog: Catalog, thumb_url: Callable[[str], str] | None) -> str:
     if not entries:
-        return "<p>No songs yet. Compose one!</p>"
+        return '<p class="k-empty">No songs yet. Compose one!</p>'
     rows = []
     for s in entries:
-        rank = f'<span class="k-rank-small" style="background:{RANK_COLORS.get(s.rank or "", "#ddd")}">{e(s.rank)}</span>' if s.rank else ""
-        score = f"{s.score:.0f}" if s.score is not None else "—"
+        color = RANK_COLORS.get(s.rank or "", "#ddd")
+        rank = f'<span class="k-rank-small" style="background:{color}">{e(s.rank)}</span>' if s.rank else ""
+        score = f"{s.score:.0f}" if s.score is not None else "free"
         names = " · ".join(e(catalog.get(cid).name) for cid in s.cards.values() if cid in catalog)
-        rows.append(f'<a class="k-gallery-item" href="?song={e(s.song_id)}" target="_blank">'
-                    + (f'<img src="{e(thumb_url(s.song_id))}" alt="" loading="lazy"/>' if thumb_url else "")
-                    +
-                    f'<div>{rank} <b>{e(s.title)}</b> <small>{score}</small></div><div class="k-meta">{names}</div></a>')
-    return '<div class="k-gallery">' + "".join(rows) + "</div>"
+        img = ""
+        if thumb_url:
+            url = thumb_url(s.song_id)
+            img = f'<img src="{e(url)}" alt="" loading="lazy"/>' if url else ""
+        rows.append(f'<a class="k-gallery-item" href="?song={e(s.song_id)}">{img}'
+                    f'<div>{rank} <b>{e(s.title)}</b> <small>{e(score)}</small></div>'
+                    f'<div class="k-meta">{names}</div></a>')
+    return f'<p class="k-meta">{plural(len(entries), "song")}, newest first</p><div class="k-gallery">' + "".join(
+        rows) + "</div>"
 
 
-CSS = """
-.k-board{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}
-.k-commission{background:var(--block-background-fill);border-radius:12px;padding:12px 14px;box-shadow:0 1px 3px #0002}
-.k-who{margin-bottom:6px}.k-portrait{font-size:1.6em;margin-right:6px}
-.k-request{font-style:italic;margin:6px 0;line-height:1.4}.k-pref{font-size:.9em;opacity:.8}
-.k-meta{font-size:.85em;opacity:.75;margin-top:4px}.k-done{color:#3a9d4f;font-weight:600}
-.k-request-box{padding:12px;border-radius:12px;background:var(--block-background-fill);border:1px dashed var(--border-color-primary)}
-.k-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px}
-.k-card{padding:10px;border-radius:10px;background:var(--block-background-fill);border:1px solid var(--border-color-primary)}
-.k-flavor{font-size:.9em;opacity:.85;margin:4px 0}.k-tag{display:inline-block;font-size:.75em;padding:1px 7px;margin:2px;border-radius:9px;background:var(--background-fill-secondary)}
-.k-lock{color:#c77d00}.k-purse{font-size:1.1em;padding:6px 0}
-.k-score-head{display:flex;align-items:center;gap:14px;margin-bottom:8px}
-.k-rank{font-size:2.2em;font-weight:800;width:64px;height:64px;border-radius:14px;display:flex;align-items:center;justify-content:center;color:#222}
-.k-total{font-size:2em;font-weight:700}.k-total small{font-size:.5em;opacity:.6}
-.k-bar{display:flex;align-items:center;gap:8px;margin:3px 0}.k-bar-label{width:100px;font-size:.9em}
-.k-bar-track{position:relative;flex:1;height:12px;border-radius:6px;background:var(--background-fill-secondary);overflow:visible}
-.k-bar-fill{position:absolute;left:0;top:0;bottom:0;border-radius:6px}
-.k-target{position:absolute;top:-3px;width:4px;height:18px;background:#222;border-radius:2px;margin-left:-2px}
-.k-bar-val{width:30px;text-align:right;font-size:.85em}
-.k-coach li{margin:4px 0}.k-coach .k-good{color:#3a9d4f}.k-coach .k-off{color:#b55d00}
-.k-traces li{margin:6px 0}.k-principle{font-size:.85em;opacity:.8;font-style:italic}
-.k-gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:10px}
-.k-gallery-item{display:block;padding:8px;border-radius:10px;background:var(--block-background-fill);text-decoration:none;color:inherit;border:1px solid var(--border-color-primary)}
-.k-gallery-item img{width:100%;border-radius:6px}
-.k-rank-small{display:inline-block;padding:0 6px;border-radius:5px;font-weight:700;color:#222}
-.k-song-head h2{margin:0 0 4px 0}
-#k-title{text-align:center}#k-title h1{margin-bottom:0}
-"""
+def web_asset(name: str) -> str:
+    return (WEB_DIR / name).read_text(encoding="utf-8")
+
+
+# Outside Gradio's scoped custom CSS: the page container must not clip with 'hidden', or it
+# becomes the scroller of the phone's sticky Compose bar and the bar scrolls away.
+HEAD_STYLE = "@media (max-width:640px){.gradio-container{overflow:clip!important}}"
+
+
+def page_head() -> str:
+    """What goes into the page's <head>: the page's own script and the unscoped style."""
+    return f"<style>{HEAD_STYLE}</style>\n<script>\n{web_asset('kotone.js')}\n</script>"
+
+
+CSS_FILE = "kotone.css"

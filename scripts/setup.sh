@@ -51,10 +51,12 @@ fi
 # torch first, pinned: the encoder package's dependencies ask for torch, and on a machine
 # without one a plain 'torch' pulls GBs of CUDA packages; 2.13.0 here is the CPU build.
 "$VPY" -c "import torch" 2>/dev/null || "$VPY" -m pip install -q "torch==2.13.0"
+# requirements.txt pins the Space's torch (a CUDA build, GBs); here the CPU build above stays.
+grep -v '^torch==' requirements.txt > .venv/requirements-local.txt
 if [ "$DEV" = 1 ]; then
-  "$VPY" -m pip install -q -r requirements-dev.txt
+  "$VPY" -m pip install -q -r .venv/requirements-local.txt -r requirements-dev.txt
 else
-  "$VPY" -m pip install -q -r requirements.txt
+  "$VPY" -m pip install -q -r .venv/requirements-local.txt
 fi
 # tinysoundfont renders SoundFonts with no system library; its optional pyaudio dependency
 # (live playback, needs a C toolchain and portaudio) is not used, hence --no-deps.

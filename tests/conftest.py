@@ -14,9 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port: from $KOTONE_TEST_PORTS ("7872-7879") when set, else any."""
+    lo, _, hi = os.environ.get("KOTONE_TEST_PORTS", "0").partition("-")
+    for port in range(int(lo), int(hi or lo) + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in $KOTONE_TEST_PORTS={os.environ.get('KOTONE_TEST_PORTS')}")
 
 
 @pytest.fixture(scope="session")

@@ -160,3 +160,17 @@ def test_concurrent_saves_and_rebuilds_lose_no_row(tmp_path):
         t.join()
     assert not errors
     assert set(listed(g)) == set(saved) and len(saved) == 60
+
+
+def test_added_files_are_write_once(tmp_path):
+    g = Gallery(tmp_path / "data")
+    song = save(g, tmp_path).song_id
+    path = g.add_file(song, "elevenlabs.mp3", b"ID3 first")
+    with pytest.raises(FileExistsError):
+        g.add_file(song, "elevenlabs.mp3", b"ID3 second")
+    assert path.read_bytes() == b"ID3 first" and g.file(song, "elevenlabs.mp3") == path
+    assert not [p for p in g.song_dir(song).iterdir() if p.name.startswith(".")]
+    with pytest.raises(InvalidInputError):
+        g.add_file(song, "song.json", b"{}")
+    with pytest.raises(NotFoundError):
+        g.add_file(new_song_id(), "elevenlabs.mp3", b"x")

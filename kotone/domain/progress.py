@@ -1,4 +1,10 @@
-"""Player progress (kept in the browser): coins, unlocked cards, history. Validated on every use."""
+"""Player progress (kept in the browser): coins, unlocked cards, history, best score per
+commission. Validated on every use.
+
+Coins pay for *improvement*: the first delivery of a commission pays by its score, a later
+one pays only the difference between its score's coins and the best delivered so far, and
+the same cards with the same seed for the same commission pay nothing the second time.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kotone.domain.cards import Card, Catalog
 from kotone.domain.errors import InvalidInputError, LockedCardError
+from kotone.domain.scoring import rank_for
 
 START_COINS = 100
 MAX_HISTORY = 200
+MAX_RECIPES = 300
 
 
 class Progress(BaseModel):
@@ -20,6 +28,8 @@ class Progress(BaseModel):
     unlocked: list[str] = Field(default_factory=list)
     history: list[str] = Field(default_factory=list)  # song ids, newest last
     completed: list[str] = Field(default_factory=list)  # commission ids
+    best: dict[str, float] = Field(default_factory=dict)  # commission id -> best score delivered
+    recipes: dict[str, str] = Field(default_factory=dict)  # recipe key (commission|cards|seed) -> song id
 
 
 def new_progress(catalog: Catalog) -> Progress:
@@ -38,14 +48,17 @@ def load_progress(raw: object, catalog: Catalog) -> Progress:
     for starter in catalog.starter_ids():
         if starter not in unlocked:
             unlocked.append(starter)
-    return p.model_copy(update={"unlocked": unlocked, "history": p.history[-MAX_HISTORY:]})
+    return p.model_copy(update={"unlocked": unlocked, "history": p.history[-MAX_HISTORY:],
+                                "recipes": dict(list(p.recipes.items())[-MAX_RECIPES:])})
 
 
 def check_unlocked(progress: Progress, cards: Mapping[str, Card]) -> None:
     locked = [c for c in cards.values() if c.id not in progress.unlocked]
     if locked:
         names = ", ".join(f"«{c.name}» ({c.price} coins)" for c in locked)
-        raise LockedCardError(f"not unlocked yet: {names}. Buy them in the shop first.")
+        one = len(locked) == 1
+        raise LockedCardError(f"{names} {'is' if one else 'are'} locked: buy {'it' if one else 'them'} in the shop "
+                              "below first.")
 
 
 def buy(progress: Progress, card: Card) -> Progress:
@@ -76,15 +89,30 @@ def gift_card(progress: Progress, catalog: Catalog, rank: str, seed: int) -> Car
 
 
 def reward(progress: Progress, catalog: Catalog, song_id: str, commission_id: str | None,
-           score_total: float, rank: str, reward_coins: int, seed: int) -> tuple[Progress, int, Card | None]:
-    earned = coins_for(score_total, reward_coins) if commission_id else 0
-    gift = gift_card(progress, catalog, rank, seed) if commission_id else None
+           score_total: float, rank: str, reward_coins: int, seed: int,
+           recipe: str | None = None) -> tuple[Progress, int, Card | None]:
+    """Pay for a delivered song: coins for beating your best score on this commission, a gift
+    card the first time it reaches A or S, nothing for a recipe already delivered."""
+    repeat = recipe is not None and recipe in progress.recipes
+    before = progress.best.get(commission_id) if commission_id else None
+    earned, gift = 0, None
+    if commission_id and not repeat:
+        earned = max(0, coins_for(score_total, reward_coins) - coins_for(before or 0.0, reward_coins))
+        first_top = before is None or rank_for(before) not in ("S", "A")
+        gift = gift_card(progress, catalog, rank, seed) if first_top else None
     unlocked = [*progress.unlocked, gift.id] if gift else list(progress.unlocked)
     completed = list(progress.completed)
     if commission_id and commission_id not in completed and score_total >= 50:
         completed.append(commission_id)
+    best = dict(progress.best)
+    if commission_id:
+        best[commission_id] = max(score_total, before or 0.0)
+    recipes = dict(progress.recipes)
+    if recipe is not None and not repeat:
+        recipes[recipe] = song_id
     new = progress.model_copy(update={
-        "coins": progress.coins + earned, "unlocked": unlocked,
-        "history": [*progress.history, song_id][-MAX_HISTORY:], "completed": completed,
+        "coins": progress.coins + earned, "unlocked": unlocked, "completed": completed, "best": best,
+        "history": [*progress.history, song_id][-MAX_HISTORY:],
+        "recipes": dict(list(recipes.items())[-MAX_RECIPES:]),
     })
     return new, earned, gift

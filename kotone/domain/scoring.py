@@ -1,4 +1,4 @@
-"""Judge a song against a commission: the seed-001 breakdown plus per-slot coaching.
+"""Judge a song against a commission: the seed-001 breakdown (coaching: ``domain.coaching``).
 
 total = 0.65 * vector + 0.20 * tags + 0.15 * preference + synergy - anti_synergy
 (clipped to 0-100), every part on a 0-100 scale except the synergy terms (points).
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from kotone.domain.cards import SLOTS, Card, Catalog
 from kotone.domain.commissions import Commission
@@ -30,7 +30,6 @@ W_VECTOR, W_TAGS, W_PREF = 0.65, 0.20, 0.15
 SYNERGY_POINTS, ANTI_SYNERGY_POINTS = 4.0, 8.0
 VECTOR_ZERO_AT = 45.0  # RMS distance (0-100 scale) at which the vector score reaches 0
 RANKS: tuple[tuple[float, str], ...] = ((90, "S"), (80, "A"), (65, "B"), (50, "C"), (0, "D"))
-MISS_THRESHOLD = 8.0  # a dim off by less than this is "close enough" for coaching
 
 
 def blend_profile(cards: Mapping[str, Card] | Sequence[Card]) -> Params:
@@ -99,18 +98,30 @@ def synergy_pairs(cards: Mapping[str, Card]) -> tuple[list[tuple[str, str]], lis
     return sorted(good), sorted(bad)
 
 
-@dataclass
-class SlotCoaching:
+class Coaching(BaseModel):
+    """One coaching line for one slot (SPEC §6: ``slot``, ``suggest``, ``expected_gain``).
+
+    ``suggest`` is the card to try instead (None: keep this card) and ``expected_gain`` the
+    points the swap scored over this song when it was composed with the same seed and
+    measured (0 when nothing is suggested).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
     slot: str
     card_id: str
     card_name: str
-    verdict: str  # "good" | "off"
-    message: str
-    dim: str | None = None
+    suggest: str | None = None
+    suggest_name: str | None = None
+    expected_gain: float = 0.0
+    message: str = ""
+    reasons: list[str] = Field(default_factory=list)
+    tried: list[str] = Field(default_factory=list)  # card ids composed and measured for this slot
 
 
-@dataclass
-class ScoreBreakdown:
+class ScoreBreakdown(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
     total: float
     rank: str
     vector: float
@@ -120,11 +131,11 @@ class ScoreBreakdown:
     anti_synergy: float
     target: dict[str, float]
     measured: dict[str, float]
-    coaching: list[SlotCoaching] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    coaching: list[Coaching] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return self.model_dump(mode="json")
 
 
 def rank_for(total: float) -> str:
@@ -136,9 +147,9 @@ def score_song(
     measured: Params,
     cards: Mapping[str, Card],
     commission: Commission | None = None,
-    catalog: Catalog | None = None,
+    catalog: Catalog | None = None,  # unused: kept for callers (coaching lives in domain.coaching)
 ) -> ScoreBreakdown:
-    """Score a song's measured dims against the hidden target, with per-slot coaching."""
+    """Score a song's measured dims against the hidden target (coaching: ``domain.coaching``)."""
     tags = card_tags(cards)
     vec = vector_score(target, measured)
     tscore, notes = tag_score(commission, tags)
@@ -151,10 +162,11 @@ def score_song(
         hit = [t for t in commission.preference.dislikes if t in tags]
         if hit:
             notes.append(f"the client said: “{commission.preference.note}”")
+    names = {c.id: c.name for c in cards.values()}
     for a, b in bad:
-        notes.append(f"{a} and {b} fight each other")
+        notes.append(f"«{names[a]}» and «{names[b]}» clash (−{ANTI_SYNERGY_POINTS:.0f})")
     for a, b in good:
-        notes.append(f"{a} and {b} work well together")
+        notes.append(f"«{names[a]}» and «{names[b]}» work well together (+{SYNERGY_POINTS:.0f})")
     return ScoreBreakdown(
         total=total,
         rank=rank_for(total),
@@ -165,80 +177,8 @@ def score_song(
         anti_synergy=anti,
         target=target.rounded(),
         measured=measured.rounded(),
-        coaching=coach(target, measured, cards, commission, catalog),
         notes=notes,
     )
-
-
-_DIRECTION_WORDS = {
-    "energy": ("calmer", "more energetic"),
-    "warmth": ("cooler", "warmer"),
-    "brightness": ("darker", "brighter"),
-    "acousticness": ("more electronic", "more acoustic"),
-    "complexity": ("simpler", "richer"),
-    "nostalgia": ("more modern", "more nostalgic"),
-}
-
-
-def coach(
-    target: Params,
-    measured: Params,
-    cards: Mapping[str, Card],
-    commission: Commission | None = None,
-    catalog: Catalog | None = None,
-) -> list[SlotCoaching]:
-    """For each slot, name the dimension its card pushed the wrong way (if any)."""
-    out: list[SlotCoaching] = []
-    disliked = set(commission.preference.dislikes) if commission else set()
-    forbidden = set(commission.tags.forbidden) if commission else set()
-    for slot in SLOTS:
-        card = cards.get(slot)
-        if card is None:
-            continue
-        worst_dim, worst_blame = None, 0.0
-        for dim in DIMS:
-            err = getattr(measured, dim) - getattr(target, dim)
-            push = getattr(card.profile, dim) - getattr(target, dim)
-            if abs(err) < MISS_THRESHOLD or err * push <= 0:
-                continue
-            blame = SLOT_WEIGHTS[dim][slot] * abs(push) * abs(err)
-            if blame > worst_blame:
-                worst_dim, worst_blame = dim, blame
-        bad_tags = sorted(set(card.tags) & (disliked | forbidden))
-        if bad_tags:
-            msg = f"«{card.name}» brought {', '.join(bad_tags)}, which the client did not want."
-            out.append(SlotCoaching(slot, card.id, card.name, "off", msg, None))
-        elif worst_dim is not None:
-            err = getattr(measured, worst_dim) - getattr(target, worst_dim)
-            way = "up" if err > 0 else "down"
-            wanted = _DIRECTION_WORDS[worst_dim][0 if err > 0 else 1]
-            msg = (
-                f"Your {slot} «{card.name}» pulled {worst_dim} {way} "
-                f"(song {getattr(measured, worst_dim):.0f}, wanted about "
-                f"{getattr(target, worst_dim):.0f}): try a {wanted} {slot}."
-            )
-            alt = _better_card(catalog, cards, slot, target) if catalog else None
-            if alt is not None:
-                msg += f" «{alt.name}» would fit better."
-            out.append(SlotCoaching(slot, card.id, card.name, "off", msg, worst_dim))
-        else:
-            out.append(
-                SlotCoaching(slot, card.id, card.name, "good", f"«{card.name}» suited the request.")
-            )
-    return out
-
-
-def _better_card(
-    catalog: Catalog, cards: Mapping[str, Card], slot: str, target: Params
-) -> Card | None:
-    current = vector_score(target, blend_profile(cards))
-    best, best_score = None, current + 2.0
-    for cand in catalog.by_slot(slot):
-        trial = {**cards, slot: cand}
-        s = vector_score(target, blend_profile(trial))
-        if s > best_score:
-            best, best_score = cand, s
-    return best
 
 
 def best_choice(

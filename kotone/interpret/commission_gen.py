@@ -14,6 +14,7 @@ teacher examples from the same bank, label and short justification included.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -366,18 +367,19 @@ def conflict(parts: Sequence[Part]) -> float:
     return worst
 
 
-def generate(rng: random.Random, max_conflict: float = 50.0, tries: int = 30) -> Generated:
+def generate(rng: random.Random, max_conflict: float = 50.0, tries: int = 30,
+             speakers: Sequence[str] | None = None) -> Generated:
     """One request from a random frame, mostly coherent (parts that contradict each other
     by more than ``max_conflict`` on a dim are redrawn, except now and then: real requests
     mix feelings too); its label is computed from the parts used."""
     for _ in range(tries):
-        g = _generate_once(rng)
+        g = _generate_once(rng, speakers or SPEAKERS)
         if conflict(g.parts) <= max_conflict or rng.random() < 0.08:
             return g
     return g
 
 
-def _generate_once(rng: random.Random) -> Generated:
+def _generate_once(rng: random.Random, speakers: Sequence[str]) -> Generated:
     frame = rng.choice(FRAMES)
     used: list[Part] = []
     fill: dict[str, str] = {}
@@ -397,7 +399,7 @@ def _generate_once(rng: random.Random) -> Generated:
     for key, bank in slots.items():
         if "{" + key + "}" in frame or "{" + key + "_cap}" in frame:
             take(bank, key)
-    fill["speaker"] = rng.choice(SPEAKERS)
+    fill["speaker"] = rng.choice(speakers)
     fill["opener"] = rng.choice(OPENERS)
     text = " ".join(frame.format(**fill).split())
     params = combine(used)
@@ -405,15 +407,70 @@ def _generate_once(rng: random.Random) -> Generated:
     return Generated(text, params, used, justify(used, params), tags)
 
 
+# Parts that only an adult could say about themselves (a child persona never draws them).
+ADULT_ONLY = ("my wedding", "my baby", "my late husband", "in the eighties", "90th birthday", "long ago",
+              "a funeral", "my tech shop", "my brother left home")
+PERSONA_MARGIN = 30.0  # a request may differ from its speaker's leaning by at most this on a dim
+PERSONA_LEAN = 8.0  # a trait this far from 50 is a leaning worth respecting
+PERSONA_TRIES = 40
+
+
+@dataclass(frozen=True)
+class Persona:
+    """What a townsperson's own words say about the music they would ask for."""
+
+    traits: Params  # the interpreter's reading of their personality text
+    child: bool = False
+
+
+def read_persona(personality: str, interpreter) -> Persona:
+    child = bool(re.search(r"\b(\w+|\d+) years old\b|\bkid\b|\bchild\b", personality.lower()))
+    if re.search(r"\b(teenage|teen)\b", personality.lower()):
+        child = True
+    return Persona(traits=interpreter.interpret(personality).params, child=child)
+
+
+def persona_misfit(g: Generated, persona: Persona) -> float:
+    """How far a request strays from its speaker: 0 when it fits every leaning (and no part is
+    one the speaker could not say), else the worst excess in points."""
+    if persona.child and any(a in p.text for p in g.parts for a in ADULT_ONLY):
+        return 100.0
+    worst = 0.0
+    for d in DIMS:
+        trait, said = getattr(persona.traits, d), getattr(g.params, d)
+        if abs(trait - 50.0) >= PERSONA_LEAN:
+            worst = max(worst, abs(said - trait) - PERSONA_MARGIN)
+    return worst
+
+
+def generate_for(rng: random.Random, persona: Persona) -> Generated:
+    """A request in the speaker's own voice (no other speaker's self-introduction) that fits
+    their leanings; the best-fitting of a few draws when none fits exactly."""
+    best, best_misfit = None, float("inf")
+    for _ in range(PERSONA_TRIES):
+        g = generate(rng, speakers=("",))
+        misfit = persona_misfit(g, persona)
+        if misfit < best_misfit:
+            best, best_misfit = g, misfit
+        if misfit <= 0:
+            break
+    assert best is not None
+    return best
+
+
 def generate_commission(rng: random.Random, townsperson: str, interpreter=None, ident: str | None = None,
-                        vocabulary: frozenset[str] | None = None) -> dict:
+                        vocabulary: frozenset[str] | None = None, persona=None) -> dict:
     """A fresh commission dict (Commission schema) for the board.
 
     The target comes from ``interpreter`` when given (the game labels generated text with
     its interpreter, SPEC §3), else from the grammar's own label. Optional tags are the
-    parts' tags that exist in ``vocabulary``.
+    parts' tags that exist in ``vocabulary``. With ``persona`` (a Townsperson) and an
+    interpreter, the request is written in that person's voice and fits their personality.
     """
-    g = generate(rng)
+    if persona is not None and interpreter is not None:
+        g = generate_for(rng, read_persona(persona.personality, interpreter))
+    else:
+        g = generate(rng)
     target = interpreter.interpret(g.text).params if interpreter is not None else g.params
     tags = [t for t in g.tags if vocabulary is None or t in vocabulary][:3]
     spread = sum(abs(v - 50) for v in target.as_list()) / 6

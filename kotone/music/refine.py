@@ -4,7 +4,6 @@ sections are regenerated -> a musical diff of what changed and what was kept.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,96 +11,40 @@ import numpy as np
 from kotone.assets import load_catalog
 from kotone.domain.errors import InvalidInputError
 from kotone.domain.plan import EmotionVec, IntentTrace, SongPlan, TraceFactor
+from kotone.domain.refine_words import parse_words
 from kotone.domain.theory import build_chord
 from kotone.music.arranger import Parts, generate_section
 from kotone.music.planner import role_density
 from kotone.music.types import Note
 
-MAX_COMMAND_CHARS = 200
 MODE_PROGRESSIONS = {"dark": (1, 6, 4, 5), "bright": (1, 4, 5, 1)}
 WESTERN_BRIGHTISH = {"major", "lydian", "mixolydian", "dorian", "pentatonic_major"}
 WESTERN_DARKISH = {"minor", "dorian", "phrygian", "harmonic_minor", "pentatonic_minor", "blues_minor", "mixolydian"}
-
-# phrase -> emotion-axis deltas (seed 002's refinement table, extended)
-COMMANDS: dict[str, dict[str, float]] = {
-    "sadder": {"valence": -0.45, "energy": -0.1},
-    "darker": {"valence": -0.45},
-    "happier": {"valence": 0.45, "energy": 0.05},
-    "brighter": {"valence": 0.45},
-    "more intense": {"energy": 0.25, "tension": 0.2},
-    "more energetic": {"energy": 0.3, "motion": 0.15},
-    "louder": {"energy": 0.25},
-    "calmer": {"energy": -0.3, "tension": -0.2, "motion": -0.2},
-    "softer": {"energy": -0.25, "intimacy": 0.1},
-    "quieter": {"energy": -0.3},
-    "gentler": {"energy": -0.25, "tension": -0.15},
-    "more intimate": {"intimacy": 0.3, "energy": -0.1},
-    "more driving": {"motion": 0.3, "energy": 0.15},
-    "busier": {"motion": 0.3, "energy": 0.1},
-    "sparser": {"motion": -0.3, "energy": -0.1},
-    "more tension": {"tension": 0.3},
-    "more tense": {"tension": 0.3},
-    "resolve it": {"tension": -0.4, "valence": 0.1},
-    "more relaxed": {"tension": -0.3, "energy": -0.15},
-}
-SYNONYMS = {
-    "sad": "sadder", "melancholic": "sadder", "gloomier": "darker", "dark": "darker",
-    "happy": "happier", "cheerful": "happier", "joyful": "happier", "bright": "brighter",
-    "intense": "more intense", "bigger": "more intense", "epic": "more intense", "energetic": "more energetic",
-    "calm": "calmer", "slower": "calmer", "relaxing": "calmer", "peaceful": "calmer", "soft": "softer",
-    "quiet": "quieter", "gentle": "gentler", "intimate": "more intimate", "driving": "more driving",
-    "busy": "busier", "sparse": "sparser", "simpler": "sparser", "tense": "more tense", "relaxed": "more relaxed",
-    "resolved": "resolve it",
-}
-SECTION_WORDS = {
-    "intro": "intro", "beginning": "intro", "opening": "intro", "start": "intro",
-    "verse": "verse", "chorus": "chorus", "refrain": "chorus", "bridge": "bridge", "middle": "bridge",
-    "outro": "outro", "ending": "outro", "end": "outro", "finale": "outro",
-}
 
 
 @dataclass
 class RefineRequest:
     command: str
-    delta: dict[str, float]
+    delta: dict[str, float]  # section emotion deltas (energy, valence, tension, intimacy, motion)
     sections: list[str]  # section ids; all sections when the words name none
-    matched: list[str] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)  # understood, e.g. ["warmer", "a bit sadder"]
+    dims: dict[str, float] = field(default_factory=dict)  # asked direction per game dimension, -1.5..1.5
+    unknown: list[str] = field(default_factory=list)  # words that were not understood
 
 
 def parse_command(text: object, plan: SongPlan) -> RefineRequest:
-    """Read a refinement request; unknown words or sections give a clear error."""
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidInputError("say how to change the song, e.g. “make it sadder” or “calmer ending”")
-    if len(text) > MAX_COMMAND_CHARS:
-        raise InvalidInputError(f"refinement requests are limited to {MAX_COMMAND_CHARS} characters")
-    words = re.sub(r"[^a-z ]+", " ", text.lower())
-    padded = f" {' '.join(words.split())} "
-    delta: dict[str, float] = {}
-    matched: list[str] = []
-    for phrase in sorted(COMMANDS, key=len, reverse=True):
-        if f" {phrase} " in padded:
-            matched.append(phrase)
-            padded = padded.replace(f" {phrase} ", " ")
-    for word, phrase in SYNONYMS.items():
-        if f" {word} " in padded and phrase not in matched:
-            matched.append(phrase)
-    if not matched:
-        raise InvalidInputError(
-            f"I don't know how to make it “{text.strip()[:60]}”. Try: sadder, happier, calmer, "
-            "more intense, more intimate, more driving, more tension, resolve it — optionally "
-            "with a section (intro, verse, chorus, bridge, ending)."
-        )
-    for phrase in matched:
-        for axis, v in COMMANDS[phrase].items():
-            delta[axis] = delta.get(axis, 0.0) + v
-    kinds = {SECTION_WORDS[w] for w in words.split() if w in SECTION_WORDS}
+    """Read a refinement request (see ``kotone.domain.refine_words``); nothing understood or a
+    section the song does not have gives a clear error."""
+    words = parse_words(text)
+    kinds = set(words.section_kinds)
     present = {s.section_type for s in plan.sections}
     missing = kinds - present
     if missing:
         raise InvalidInputError(f"this song has no {', '.join(sorted(missing))}; its sections are "
                                 f"{', '.join(s.section_type for s in plan.sections)}")
     sections = [s.section_id for s in plan.sections if not kinds or s.section_type in kinds]
-    return RefineRequest(command=text.strip(), delta=delta, sections=sections, matched=matched)
+    return RefineRequest(command=" ".join(str(text).split()), delta=words.delta, sections=sections,
+                         matched=words.matched, dims=words.dims, unknown=words.unknown)
 
 
 def apply_refinement(plan: SongPlan, parts: Parts, req: RefineRequest) -> tuple[SongPlan, Parts]:

@@ -38,7 +38,10 @@ __all__ = ["MEDIA_FILES", "Gallery", "SongEntry", "check_song_id", "new_song_id"
 log = logging.getLogger(__name__)
 
 SONG_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16}$")
-MEDIA_FILES = frozenset({"song.mid", "song.ogg", "song.wav", "song.mp3", "roll.png", "thumb.png"})
+# files that may be added to a finished song folder later, once each (an ElevenLabs render)
+ADDED_FILES = frozenset({"elevenlabs.mp3", "elevenlabs.json"})
+# what the web may serve: audio, MIDI and images (never song.json or elevenlabs.json)
+MEDIA_FILES = frozenset({"song.mid", "song.ogg", "song.wav", "song.mp3", "roll.png", "thumb.png", "elevenlabs.mp3"})
 TEMP_PREFIXES = (".tmp-", ".work-")
 DEFAULT_MAX_SONGS = 20_000  # ~0.4 MB each: about 8 GB of songs
 DEFAULT_MIN_FREE_MB = 500
@@ -128,8 +131,36 @@ class Gallery:
     def song_dir(self, song_id: str) -> Path:
         return self.songs_dir / check_song_id(song_id)
 
+    def add_file(self, song_id: str, name: str, data: bytes) -> Path:
+        """Add one of ADDED_FILES to a saved song, write-once: it appears whole or not at all and
+        an existing file is never replaced (FileExistsError). Durable when it returns."""
+        if name not in ADDED_FILES:
+            raise InvalidInputError(f"unknown added song file {name!r}")
+        folder = self.song_dir(song_id)
+        if not (folder / "song.json").is_file():
+            raise NotFoundError(f"no song with id {song_id!r}")
+        fd, tmp = tempfile.mkstemp(prefix=".add-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, folder / name)  # atomic, and fails if the name exists
+            except FileExistsError:
+                raise
+            except OSError:  # a mount without hard links: exclusive create still never replaces
+                with open(folder / name, "xb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        finally:
+            os.unlink(tmp)
+        fsync_path(folder)
+        return folder / name
+
     def file(self, song_id: str, name: str) -> Path:
-        if name not in MEDIA_FILES:
+        if name not in MEDIA_FILES | ADDED_FILES:
             raise InvalidInputError(f"unknown song file {name[:40]!r}")
         path = self.song_dir(song_id) / name
         if not path.is_file():

@@ -1,7 +1,7 @@
 """The web edge of every handler: the game's own errors become one clear ``gr.Error`` and one
 log line (no traceback); anything else is a real fault and keeps Gradio's traceback.
 
-``costly`` handlers (compose, refine, reading a request) also pass a per-visitor rate limit
+``limited`` handlers (compose, refine, reading a request) also pass a per-visitor rate limit
 and the gallery's capacity check before any work starts.
 """
 
@@ -61,31 +61,39 @@ def edge(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def costly_edge(limiter: RateLimiter | None, *checks: Callable[[], None]) -> Callable[[F], F]:
-    """``edge`` plus, before the handler runs, the visitor's rate limit and ``checks``
-    (each raises a KotoneError to refuse, e.g. the gallery's capacity check). A call refused
-    for bad input or an unknown id (cheap, before any work) gives its token back."""
+def limited(limiter: RateLimiter | None, *checks: Callable[[], None]) -> Callable[[F], F]:
+    """Before a costly handler (compose, refine, reading a request) runs: the visitor's rate
+    limit, then ``checks`` (each raises a KotoneError to refuse, e.g. the gallery's capacity
+    check). Refusals are KotoneErrors for the edge outside (``edge``, or the UI's in-place
+    messages) to show. A call refused for bad input or an unknown id (cheap, before any work)
+    gives its token back. Marks the handler for :mod:`kotone.web.server` (one concurrency group)."""
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             who = visitor()
+            if limiter is not None and (wait_s := limiter.take(who)) > 0:
+                raise CapacityError(f"you are composing faster than the atelier can keep up; "
+                                    f"please wait {wait_s:.0f} s and try again")
             try:
-                if limiter is not None and (wait_s := limiter.take(who)) > 0:
-                    raise CapacityError(f"you are composing faster than the atelier can keep up; "
-                                        f"please wait {wait_s:.0f} s and try again")
-                try:
-                    for check in checks:
-                        check()
-                    return fn(*args, **kwargs)
-                except (InvalidInputError, NotFoundError, CapacityError):
-                    if limiter is not None:
-                        limiter.refund(who)
-                    raise
-            except KotoneError as exc:
-                raise refuse(fn.__name__, exc) from None
+                for check in checks:
+                    check()
+                return fn(*args, **kwargs)
+            except (InvalidInputError, NotFoundError, CapacityError):
+                if limiter is not None:
+                    limiter.refund(who)
+                raise
 
-        wrapper.kotone_costly = True  # type: ignore[attr-defined]  (kotone.web.server groups these)
+        wrapper.kotone_costly = True  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def costly_edge(limiter: RateLimiter | None, *checks: Callable[[], None]) -> Callable[[F], F]:
+    """``edge`` around ``limited``: for API endpoints that compose."""
+
+    def decorate(fn: F) -> F:
+        return edge(limited(limiter, *checks)(fn))
 
     return decorate

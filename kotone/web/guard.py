@@ -38,7 +38,7 @@ MEDIA_PREFIX = "/media/"
 UPLOAD_MARGIN_BYTES = 64_000
 
 
-def media_url(song_id: str, name: str) -> str:
+def media_route(song_id: str, name: str) -> str:
     """The public URL of one of a song's media files (relative to the app's root)."""
     return f"media/{song_id}/{name}"
 
