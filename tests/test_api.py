@@ -2,6 +2,7 @@
 gradio_client, the UI's private handlers and the raw routes with plain HTTP."""
 
 import json
+import re
 
 import httpx
 import pytest
@@ -174,3 +175,26 @@ def test_costly_calls_are_rate_limited_per_visitor(app_server, fn_index):
     refused = [m for s, m in results if s == "error"]
     assert results[0][0] == "accepted" and refused, results
     assert all("please wait" in m for m in refused)
+
+
+def test_a_ui_compose_links_media_through_the_media_route(app_server, fn_index):
+    from kotone.assets import load_catalog
+    from kotone.domain.cards import SLOTS
+
+    cat = load_catalog()
+    q = QueueClient(app_server["url"], "10.9.8.5")
+    try:
+        for slot in SLOTS:
+            starter = next(c.id for c in cat.by_slot(slot) if c.id in cat.starter_ids())
+            q.call(fn_index["ui_pick"], [f"{starter}#1", None, None])
+        assert q.call(fn_index["ui_check_compose"], [None, None, None, True, "", None])[0] == "accepted"
+        status, message, data = q.call_data(fn_index["ui_compose"], [None, None, None, None])
+    finally:
+        q.close()
+    page = json.dumps(data)
+    assert status == "accepted", message
+    assert str(app_server["data"]) not in page and "gradio_api/file=" not in page
+    urls = set(re.findall(r"media/[A-Za-z0-9_-]{16}/[a-z.0-9]+", page))
+    assert any(u.endswith(".mid") for u in urls) and any(u.endswith((".ogg", ".mp3", ".wav")) for u in urls)
+    for url in urls:
+        assert httpx.get(app_server["url"] + url, timeout=30).status_code == 200, url
