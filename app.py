@@ -50,7 +50,7 @@ from kotone.studio import (
     refine_and_save,
     song_tracks,
 )
-from kotone.web.edge import edge, limited
+from kotone.web.edge import clean_message, edge, limited
 from kotone.web.guard import media_route
 from kotone.web.limits import RateLimiter, ServerLimits
 from kotone.web.server import prepare
@@ -81,7 +81,7 @@ def in_place(n_outputs: int, msg_at: int) -> Callable:
             try:
                 return fn(*args, **kwargs)
             except KotoneError as exc:
-                log.warning("player mistake (%s): %s", fn.__name__, exc)
+                log.warning("player mistake (%s): %s", fn.__name__, clean_message(str(exc)))
                 out: list[Any] = [gr.skip()] * n_outputs
                 out[msg_at] = views.message_html(str(exc))
                 return out

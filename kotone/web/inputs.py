@@ -25,7 +25,7 @@ import gradio as gr
 from gradio.exceptions import ComponentProcessingError
 
 from kotone.domain.errors import InvalidInputError
-from kotone.web.edge import refuse
+from kotone.web.edge import clean_message, refuse
 
 MAX_TEXT_CHARS = 2000
 MAX_JSON_ITEMS = 5000
@@ -144,6 +144,8 @@ def harden_inputs(demo: gr.Blocks) -> gr.Blocks:
                     session_block = state[block._id] if state is not None and block._id in state else block
                     inputs[i] = check_payload(session_block, inputs[i])
         except InvalidInputError as exc:
+            if getattr(block_fn, "is_validator_function", False):  # Gradio prints a validator's error: one line
+                raise gr.Error(clean_message(str(exc)), print_exception=False) from None
             raise refuse(where, exc) from None
         try:
             return await original(block_fn, inputs, state, explicit_call)
