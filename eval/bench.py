@@ -2,13 +2,17 @@
 
     python eval/bench.py [--n 30] [--seed 0] [--no-audio]
 
-Stages: plan, generate (parts + humanize + MIDI file), measure, render (audio + piano roll),
-total. Prints a table; numbers are wall-clock milliseconds on this machine.
+Stages: plan, generate (parts + humanize + MIDI file), measure, render (MIDI file, audio,
+piano roll) and within it synth (synthesis), post (effects, loudness, fade), encode, roll;
+then total. Wall-clock milliseconds per stage, and per audio-second for the render stages;
+the last line gives the process CPU time per song (the machine is shared: compare the
+two). The SoundFont is parsed before the first song, as the app does at start-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -24,9 +28,39 @@ from kotone.domain.cards import SLOTS
 from kotone.pipeline import compose
 from kotone.studio import render_files
 
+STAGES = ("plan", "generate", "measure", "render", "synth", "post", "encode", "roll", "total")
+PER_AUDIO_S = ("render", "synth", "post", "encode")
+
 
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
+
+
+def warm_up() -> None:
+    """Load what a running app already holds: catalog, timbre table, experts, SoundFont."""
+    cat = load_catalog()
+    compose({s: cat.by_slot(s)[0].id for s in SLOTS}, 0)
+    try:
+        from kotone.render.soundfont import preload
+    except ImportError:  # an older tree, for before/after comparisons
+        return
+    preload()
+
+
+def time_one(choice: dict[str, str], seed: int, out: Path, audio: bool) -> dict[str, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    song = compose(choice, seed)
+    t = song.timings_ms
+    if audio:
+        t1 = time.perf_counter()
+        render_files(song, out)
+        t["render"] = (time.perf_counter() - t1) * 1000
+        t["roll"] = t.get("render_roll", float("nan"))
+        if "synth" in t:
+            t["post"] = t["render_audio"] - t["synth"] - t["encode"]
+    t["total"] = (time.perf_counter() - t0) * 1000
+    t["cpu"] = (time.process_time() - c0) * 1000
+    return t
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,26 +71,30 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cat = load_catalog()
     rng = np.random.default_rng(args.seed)
-    stages: dict[str, list[float]] = {k: [] for k in ("plan", "generate", "measure", "render", "total")}
-    compose({s: cat.by_slot(s)[0].id for s in SLOTS}, 0)  # warm caches (catalog, timbre table)
+    warm_up()
+    rows = []
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.n):
             choice = {s: str(rng.choice([c.id for c in cat.by_slot(s)])) for s in SLOTS}
-            t0 = time.perf_counter()
-            song = compose(choice, int(rng.integers(0, 2**31 - 1)))
-            if not args.no_audio:
-                t1 = time.perf_counter()
-                render_files(song, Path(tmp) / str(i))
-                song.timings_ms["render"] = (time.perf_counter() - t1) * 1000
-            song.timings_ms["total"] = (time.perf_counter() - t0) * 1000
-            for k in stages:
-                if k in song.timings_ms:
-                    stages[k].append(song.timings_ms[k])
-    print(f"compose pipeline, {args.n} random combinations (ms)")
-    print(f"{'stage':<10}{'p50':>10}{'p95':>10}{'max':>10}{'mean':>10}")
-    for k, v in stages.items():
-        if v:
-            print(f"{k:<10}{pct(v, 50):>10.1f}{pct(v, 95):>10.1f}{max(v):>10.1f}{statistics.mean(v):>10.1f}")
+            rows.append(time_one(choice, int(rng.integers(0, 2**31 - 1)), Path(tmp) / str(i), not args.no_audio))
+    print(f"compose pipeline, {args.n} random combinations; load average {load0:.2f} -> {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"{'stage':<10}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'mean ms':>9}   {'p50':>6}{'p95':>6} ms per audio-s")
+    for k in STAGES:
+        v = [r[k] for r in rows if k in r and np.isfinite(r[k])]
+        if not v:
+            continue
+        line = f"{k:<10}{pct(v, 50):>9.1f}{pct(v, 95):>9.1f}{max(v):>9.1f}{statistics.mean(v):>9.1f}"
+        if k in PER_AUDIO_S and all("audio_s" in r for r in rows):
+            per = [r[k] / (r["audio_s"] / 1000) for r in rows if k in r]
+            line += f"   {pct(per, 50):>6.2f}{pct(per, 95):>6.2f}"
+        print(line)
+    audio_s = [r["audio_s"] / 1000 for r in rows if "audio_s" in r]
+    if audio_s:
+        print(f"audio: {statistics.mean(audio_s):.1f} s per song on average ({min(audio_s):.1f}-{max(audio_s):.1f})")
+    cpu = [r["cpu"] for r in rows]
+    print(f"process CPU per song: p50 {pct(cpu, 50):.0f} ms, p95 {pct(cpu, 95):.0f} ms")
     return 0
 
 

@@ -1,145 +1,153 @@
-"""Benchmark the renderers on synthetic songs: p50/p95 wall time per audio backend and
-for the piano roll.
+"""Benchmark rendering: synthesizers, SoundFonts, sample rates, channels, encoders, piano roll.
 
-    python eval/bench_render.py [--songs 10] [--seconds 45] [--out DIR]
+    python eval/bench_render.py [--songs 6] [--seed 0] [--out DIR]
 
-For each backend it times synthesis alone (``synthesize``) and the full ``render_audio``
-(synthesis, trim, normalize, fade, encode; both OGG and WAV). Times are in milliseconds.
+Composes ``--songs`` random songs and, for each way of rendering them, prints the cost per
+audio-second (CPU milliseconds of this process, and wall milliseconds; the machine is
+shared, so CPU is the steadier figure; the fluidsynth CLI's CPU is its own process's) and,
+for encoders, the size per audio-minute. The first row of each block is what the app uses.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
-import platform
+import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
-import pretty_midi
+import soundfile as sf
 
-from kotone.render.audio import render_audio, synthesize
-from kotone.render.pianoroll import TrackView, render_piano_roll, render_thumbnail, tracks_from_midi
-from kotone.render.soundfont import SYNTH_BACKENDS
+from eval.controllability import random_choices
+from kotone.pipeline import compose
+from kotone.render import soundfont
+from kotone.render.audio import apply_fx, encode_mp3, finish, synthesize
+from kotone.render.pianoroll import render_piano_roll, render_thumbnail, tracks_from_midi
 
-T = TypeVar("T")
-PROGRESSION = ((0, 4, 7), (9, 12, 16), (5, 9, 12), (7, 11, 14))  # I vi IV V, semitones
-
-
-def synthetic_song(seed: int, seconds: float = 45.0) -> pretty_midi.PrettyMIDI:
-    """A four-track song (melody, chords, bass, drums) lasting ``seconds``."""
-    rng = np.random.default_rng(seed)
-    tempo = float(rng.uniform(80, 140))
-    beat = 60.0 / tempo
-    key = 57 + int(rng.integers(0, 12))
-    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
-    melody = pretty_midi.Instrument(program=int(rng.choice([0, 24, 40, 73, 80])), name="melody")
-    chords = pretty_midi.Instrument(program=int(rng.choice([0, 4, 48, 88])), name="chords")
-    bass = pretty_midi.Instrument(program=int(rng.choice([32, 33, 38])), name="bass")
-    drums = pretty_midi.Instrument(program=0, is_drum=True, name="drums")
-    n_beats = int((seconds - 0.5) / beat)
-    for b in range(n_beats):
-        t = b * beat
-        chord = PROGRESSION[(b // 4) % 4]
-        if b % 4 == 0:
-            length = min(4, n_beats - b) * beat
-            chords.notes += [pretty_midi.Note(int(rng.integers(55, 80)), key - 12 + p, t, t + length) for p in chord]
-        bass.notes.append(pretty_midi.Note(int(rng.integers(70, 100)), key - 24 + chord[0], t, t + 0.9 * beat))
-        for k in range(2):
-            start = t + k * beat / 2
-            pitch = key + int(rng.choice(chord)) + int(rng.choice([0, 2, 12]))
-            melody.notes.append(pretty_midi.Note(int(rng.integers(60, 115)), pitch, start, start + 0.45 * beat))
-            drums.notes.append(pretty_midi.Note(70, 42, start, start + 0.05))
-        drums.notes.append(pretty_midi.Note(105, 36 if b % 2 == 0 else 38, t, t + 0.1))
-    pm.instruments = [melody, chords, bass, drums]
-    return pm
+FLUID = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 
 
-def timed(fn: Callable[[int, T], object], items: Sequence[T]) -> list[float]:
-    """Wall time of ``fn(i, item)`` for each item, in milliseconds."""
-    out = []
-    for i, item in enumerate(items):
-        t0 = time.perf_counter()
-        fn(i, item)
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+def children_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
-def dense_tracks(seed: int, seconds: float = 60.0, n_notes: int = 1500) -> list[TrackView]:
-    """Three pitched tracks and drums with ``n_notes`` notes in all, for the piano roll."""
-    rng = np.random.default_rng(seed)
-    tracks = []
-    for name, color, lo, hi in (("melody", "#f4a261", 67, 90), ("chords", "#8ecae6", 52, 74),
-                                ("bass", "#b5e48c", 33, 52), ("drums", "#cdb4db", 35, 52)):  # fmt: skip
-        starts = np.sort(rng.uniform(0, seconds - 1, n_notes // 4))
-        ends = starts + rng.uniform(0.05, 1.0, len(starts))
-        pitches, vels = rng.integers(lo, hi, len(starts)), rng.integers(30, 127, len(starts))
-        notes = [(float(a), float(b), int(p), int(v)) for a, b, p, v in zip(starts, ends, pitches, vels, strict=True)]
-        tracks.append(TrackView(name, color, name == "drums", notes))
-    return tracks
+def cost(fn: Callable[[], object], audio_s: float) -> tuple[float, float, object]:
+    """(CPU ms per audio-s incl. child processes, wall ms per audio-s, result) of ``fn()``."""
+    c0, k0, t0 = time.process_time(), children_cpu_s(), time.perf_counter()
+    out = fn()
+    cpu = time.process_time() - c0 + children_cpu_s() - k0
+    return 1000 * cpu / audio_s, 1000 * (time.perf_counter() - t0) / audio_s, out
 
 
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q))
+def row(label: str, runs: list[tuple[float, float]], extra: str = "") -> None:
+    cpu, wall = [r[0] for r in runs], [r[1] for r in runs]
+    print(f"{label:<52}{np.percentile(cpu, 50):7.2f}{np.percentile(cpu, 95):7.2f}"
+          f"{np.percentile(wall, 50):8.2f}{np.percentile(wall, 95):7.2f}  {extra}")  # fmt: skip
 
 
-def _synth(backend: str, i: int, pm: pretty_midi.PrettyMIDI) -> None:
-    synthesize(pm, backends=[backend])
+def use_font(path: str) -> None:
+    os.environ[soundfont.SOUNDFONT_ENV] = path
+    soundfont.preload()
 
 
-def _render(out: Path, backend: str, fmt: str, fx: Sequence[str], i: int, pm: pretty_midi.PrettyMIDI) -> None:
-    render_audio(pm, out, stem=f"{backend}-{fmt}-{i}", backends=[backend], fmt=fmt, fx=fx)
+def synth_block(songs: list, font: str) -> None:
+    print(f"\nsynthesis (TinySoundFont unless named){'':<14}cpu p50 p95  wall p50 p95  ms per audio-s")
+    cases = [("FluidR3, parsed once, mono 22050 Hz", FLUID, "tinysoundfont", 22050, 1, False),
+             ("FluidR3, parsed on every render, mono 22050 Hz", FLUID, "tinysoundfont", 22050, 1, True),
+             ("FluidR3, stereo 22050 Hz", FLUID, "tinysoundfont", 22050, 2, False),
+             ("FluidR3, mono 16000 Hz", FLUID, "tinysoundfont", 16000, 1, False),
+             ("FluidR3, mono 32000 Hz", FLUID, "tinysoundfont", 32000, 1, False),
+             ("FluidR3, mono 44100 Hz", FLUID, "tinysoundfont", 44100, 1, False),
+             ("TimGM6mb, mono 22050 Hz", str(soundfont.FALLBACK_SOUNDFONT), "tinysoundfont", 22050, 1, False),
+             ("libfluidsynth, FluidR3, pooled synths, mono 22050 Hz", FLUID, "libfluidsynth", 22050, 1, False),
+             ("fluidsynth CLI, FluidR3 (parsed per render), 22050 Hz", FLUID, "fluidsynth", 22050, 1, False)]  # fmt: skip
+    for label, path, backend, rate, ch, reparse in cases:
+        if not Path(path).is_file() or (backend == "fluidsynth" and soundfont.fluidsynth_executable() is None):
+            continue
+        if backend == "libfluidsynth":  # the pool's first synth parses the SoundFont: not timed
+            soundfont.SYNTH_BACKENDS[backend](songs[0].midi, rate, songs[0].midi.get_end_time() + 1.0, 60.0, ch)
+        use_font(path)
+        runs = []
+        for song in songs:
+            if reparse:
+                soundfont._parsed_soundfont.cache_clear()
+            def fn(s=song, r=rate, c=ch, b=backend) -> object:
+                return synthesize(s.midi, sample_rate=r, channels=c, backends=[b])
+
+            runs.append(cost(fn, song.midi.get_end_time() + 1.0)[:2])
+        row(label, runs)
+    use_font(font)
 
 
-def _roll(out: Path, tag: str, sections: list[tuple[float, str]], seconds: float, draw: Callable[..., Path],
-          i: int, tracks: list[TrackView]) -> None:  # fmt: skip
-    draw(tracks, sections, seconds, out / f"{tag}-{i}.png", title=f"bench song {i}")
+def encoder_block(mixes: list[np.ndarray], rate: int, channels: int) -> None:
+    print(f"\nencoding, {channels} channel(s) at {rate} Hz{'':<22}cpu p50 p95  wall p50 p95  ms per audio-s")
+
+    def sndfile(**kw: object) -> Callable[[np.ndarray], bytes]:
+        def enc(x: np.ndarray) -> bytes:
+            buf = io.BytesIO()
+            sf.write(buf, x, rate, **kw)
+            return buf.getvalue()
+        return enc
+
+    cases: list[tuple[str, Callable[[np.ndarray], bytes]]] = [
+        ("MP3 lameenc 64 kb/s per channel, q7 (the app's)", lambda x: encode_mp3(x, rate)),
+        ("MP3 lameenc 64 kb/s per channel, q5", lambda x: encode_mp3(x, rate, quality=5)),
+        ("MP3 lameenc 64 kb/s per channel, q2", lambda x: encode_mp3(x, rate, quality=2)),
+        ("MP3 lameenc 48 kb/s per channel, q7", lambda x: encode_mp3(x, rate, kbps_per_channel=48)),
+        ("MP3 libsndfile (LAME, VBR 0.6)", sndfile(format="MP3", subtype="MPEG_LAYER_III", compression_level=0.6)),
+        ("OGG Vorbis libsndfile (0.6)", sndfile(format="OGG", subtype="VORBIS", compression_level=0.6)),
+        ("WAV 16-bit", sndfile(format="WAV", subtype="PCM_16")),
+    ]
+    if rate in (8000, 12000, 16000, 24000, 48000):
+        cases.append(("Opus libsndfile (0.6)", sndfile(format="OGG", subtype="OPUS", compression_level=0.6)))
+    for label, enc in cases:
+        runs, sizes = [], []
+        for x in mixes:
+            data = x if channels == x.shape[1] else np.repeat(x, channels, axis=1)
+            cpu, wall, out = cost(lambda d=data, e=enc: e(d), len(x) / rate)
+            runs.append((cpu, wall))
+            sizes.append(len(out) / (len(x) / rate / 60) / 1024)  # type: ignore[arg-type]
+        row(label, runs, f"{statistics.mean(sizes):6.0f} KiB per audio-minute")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--songs", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=45.0)
-    parser.add_argument("--out", type=Path, default=None, help="keep the rendered files here")
+    parser.add_argument("--songs", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="keep the piano rolls here")
     args = parser.parse_args()
+    font = str(soundfont.find_soundfont())
+    songs = [compose(c, 7_000 + k) for k, c in enumerate(random_choices(args.songs, args.seed))]
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {len(songs)} songs, "
+          f"{statistics.mean(s.midi.get_end_time() for s in songs):.0f} s each; SoundFont {Path(font).name}")  # fmt: skip
+    use_font(font)
+    synth_block(songs, font)
+    print(f"\npost-processing, mono 22050 Hz{'':<23}cpu p50 p95  wall p50 p95  ms per audio-s")
+    raw = [synthesize(s.midi, channels=1)[0] for s in songs]
+    row("loudness normalisation + limiter + fade", [cost(lambda x=x: finish(x, 22050), len(x) / 22050)[:2] for x in raw])
+    for name in ("reverb", "echo", "rain", "vinyl_crackle", "bitcrush"):
+        row(f"effect: {name}", [cost(lambda x=x, n=name: apply_fx(x, 22050, [n]), len(x) / 22050)[:2] for x in raw])
+    mixes = [finish(x, 22050)[0] for x in raw]
+    encoder_block(mixes, 22050, 1)
+    encoder_block(mixes, 22050, 2)
+    raw24 = [finish(synthesize(s.midi, channels=1, sample_rate=24000)[0], 24000)[0] for s in songs]
+    encoder_block(raw24, 24000, 1)
     out = args.out or Path(tempfile.mkdtemp(prefix="kotone-bench-"))
-    songs = [synthetic_song(seed, args.seconds) for seed in range(args.songs)]
-    n_notes = [sum(len(i.notes) for i in pm.instruments) for pm in songs]
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-          f"{len(songs)} songs of {args.seconds:.0f} s, {statistics.mean(n_notes):.0f} notes each")  # fmt: skip
-
-    rows: list[tuple[str, list[float]]] = []
-    for name in SYNTH_BACKENDS:
-        synthesize(songs[0], backends=[name])  # warm-up: file cache, font load
-        rows.append((f"{name}: synthesize", timed(partial(_synth, name), songs)))
-        for fmt in ("ogg", "wav"):
-            rows.append((f"{name}: render_audio {fmt}", timed(partial(_render, out, name, fmt, ()), songs)))
-    fx = ("reverb", "echo")
-    rows.append(("tinysoundfont + reverb,echo: render_audio ogg",
-                 timed(partial(_render, out, "tinysoundfont", "ogg", fx), songs)))  # fmt: skip
-    sections = [(0.0, "intro"), (8.0, "verse"), (20.0, "chorus"), (32.0, "outro")]
-    views = [tracks_from_midi(pm) for pm in songs]
-    render_piano_roll(views[0], sections, args.seconds, out / "warm.png")  # loads the fonts
-    roll = partial(_roll, out, "roll", sections, args.seconds, render_piano_roll)
-    thumb = partial(_roll, out, "thumb", sections, args.seconds, render_thumbnail)
-    rows.append(("piano roll 1200x420", timed(roll, views)))
-    rows.append(("thumbnail 600x210", timed(thumb, views)))
-    dense = [dense_tracks(seed) for seed in range(args.songs)]
-    rows.append(("piano roll 1200x420, 60 s, 1500 notes",
-                 timed(partial(_roll, out, "dense", sections, 60.0, render_piano_roll), dense)))  # fmt: skip
-
-    width = max(len(label) for label, _ in rows)
-    print(f"{'':{width}}   p50 ms   p95 ms   max ms")
-    for label, ms in rows:
-        print(f"{label:{width}}  {pct(ms, 50):7.1f}  {pct(ms, 95):7.1f}  {max(ms):7.1f}")
-    sizes = [p.stat().st_size for p in out.glob("tinysoundfont-ogg-*.ogg")]
-    if sizes:
-        print(f"OGG size (mono, 22050 Hz): {statistics.mean(sizes) / 1024:.0f} KiB per song; files in {out}")
+    print(f"\npiano roll{'':<46}p50 ms  p95 ms")
+    views = [(tracks_from_midi(s.midi), [(0.0, "intro")], s.midi.get_end_time()) for s in songs]
+    for label, draw in (("piano roll 1200x420", render_piano_roll), ("thumbnail 600x210", render_thumbnail)):
+        ms = []
+        for i, (v, secs, end) in enumerate(views):
+            t0 = time.perf_counter()
+            draw(v, secs, end, out / f"{label[:5]}-{i}.png", title=f"song {i}")
+            ms.append(1000 * (time.perf_counter() - t0))
+        print(f"{label:<56}{np.percentile(ms, 50):6.1f}  {np.percentile(ms, 95):6.1f}")
 
 
 if __name__ == "__main__":

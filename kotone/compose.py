@@ -1,6 +1,6 @@
 """CLI: python -m kotone.compose --cards style=ID,instrument=ID,mood=ID,gimmick=ID --seed N --out DIR
 
-Writes song.mid, the audio (song.ogg, or song.wav with --wav), song.json (the song record: plan,
+Writes song.mid, the audio (song.mp3, or song.wav with --wav), song.json (the song record: plan,
 measured six dims, timings, and with --commission the score and its coaching) and roll.png
 into DIR, through the same render path as the app (kotone.studio). ``--elevenlabs-plan`` also
 writes elevenlabs_plan.json, the exact ElevenLabs ``composition_plan`` body (no network, no
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--commission", help="a commission id to score against")
-    ap.add_argument("--wav", action="store_true", help="write song.wav instead of song.ogg")
+    ap.add_argument("--wav", action="store_true", help="write song.wav instead of song.mp3")
     ap.add_argument("--elevenlabs-plan", action="store_true",
                     help="also write elevenlabs_plan.json, the ElevenLabs composition_plan body (offline)")
     ap.add_argument("--audio", choices=("soundfont", "elevenlabs"), default="soundfont",

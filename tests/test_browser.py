@@ -193,6 +193,7 @@ def test_share_link_is_absolute_and_opens_the_same_song_in_a_fresh_profile(playe
     finally:
         fresh.quit()
     assert opened == shown
+    assert opened["audio"].endswith((".mp3", ".ogg", ".wav"))
 
 
 @needs_chromium

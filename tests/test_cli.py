@@ -32,7 +32,7 @@ def test_compose_writes_song_files(tmp_path):
     assert out.returncode == 0, out.stderr
     files = {p.name for p in tmp_path.iterdir()}
     assert {"song.mid", "song.json", "roll.png"} <= files
-    audio = tmp_path / ("song.ogg" if "song.ogg" in files else "song.wav")
+    audio = tmp_path / next(n for n in ("song.mp3", "song.ogg", "song.wav") if n in files)
     data = json.loads((tmp_path / "song.json").read_text())
     assert set(data["measured"]) == {"energy", "warmth", "brightness", "acousticness", "complexity", "nostalgia"}
     assert data["plan"]["sections"] and data["timings_ms"]["plan"] >= 0

@@ -1,13 +1,15 @@
-"""Bounded MIDI -> audio rendering: synthesize, fit length, effects, normalize, write.
+"""Bounded MIDI -> audio rendering: synthesize, effects, loudness, fade, encode.
 
 Only render MIDI the app built itself. Every render is bounded in time (``timeout_s``,
 shared by all backends tried) and size (refuses MIDI longer than ``max_seconds`` or with
 more than ``max_notes`` notes). The audio lasts the MIDI's end time plus ``tail_s`` of
-release, peaks at about -1 dBFS and fades out over its last ``fade_s``.
+release, is normalised to ``TARGET_LUFS`` integrated loudness with peaks under -1 dBFS
+(:mod:`kotone.render.loudness`) and fades out over its last ``fade_s``.
 
 Backends (see :mod:`kotone.render.soundfont`) are tried in order; the first can be chosen
 with ``$KOTONE_AUDIO_BACKEND`` (``fluidsynth`` or ``tinysoundfont``) and any failure falls
-back to the next.
+back to the next. The default file is MP3 (LAME through lameenc: the cheapest encoder
+measured by ``eval/bench_render.py``, and every browser plays it), else OGG Vorbis, else WAV.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ import soundfile as sf
 from scipy import signal
 
 from kotone.domain.errors import RenderError
+from kotone.render.loudness import TARGET_LUFS, LoudnessReport, normalize_loudness
 from kotone.render.soundfont import SYNTH_BACKENDS
 
 log = logging.getLogger(__name__)
 
 BACKEND_ENV = "KOTONE_AUDIO_BACKEND"
-PEAK_DBFS = -1.0
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 96000
+MAX_SECONDS = 150.0  # songs run up to 120 s, plus a ritardando and the release tail
+MP3_KBPS_PER_CHANNEL = 64
+MP3_QUALITY = 7  # LAME -q 7: its fast mode (see eval/bench_render.py for the others)
+LAMEENC_SCALE = 0.95  # lameenc scales its input by 0.95 (a 440 Hz sine decodes 0.45 dB down)
+FORMATS = ("mp3", "ogg", "wav")
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class AudioResult:
     backend: str
     sample_rate: int
     render_s: float = 0.0  # wall time of synthesis + effects + encoding, seconds
+    synth_s: float = 0.0  # of which synthesis, seconds
+    encode_s: float = 0.0  # of which encoding, seconds
+    loudness: LoudnessReport | None = None
 
 
 def render_audio(
@@ -51,7 +61,7 @@ def render_audio(
     *,
     stem: str = "song",
     sample_rate: int = 22050,
-    max_seconds: float = 75.0,
+    max_seconds: float = MAX_SECONDS,
     timeout_s: float = 20.0,
     fx: Sequence[str] = (),
     fmt: str = "auto",
@@ -60,46 +70,45 @@ def render_audio(
     tail_s: float = 1.0,
     backends: Sequence[str] | None = None,
 ) -> AudioResult:
-    """Render ``pm`` to ``out_dir/{stem}.ogg`` (or ``.wav``/``.mp3`` per ``fmt``).
+    """Render ``pm`` to ``out_dir/{stem}.mp3`` (or ``.ogg``/``.wav`` per ``fmt``).
 
-    ``fmt``: ``"auto"`` (OGG Vorbis when libsndfile supports it, else WAV), ``"ogg"``,
-    ``"wav"`` or ``"mp3"``. ``channels``: 1 (mono, encodes twice as fast) or 2.
-    ``sample_rate`` in Hz; ``max_seconds``, ``timeout_s`` and ``tail_s`` in seconds.
+    ``fmt``: ``"auto"`` (the first of MP3, OGG Vorbis, WAV this machine can write),
+    ``"mp3"``, ``"ogg"`` or ``"wav"``. ``channels``: 1 (mono, the default: half the cost)
+    or 2. ``sample_rate`` in Hz; ``max_seconds``, ``timeout_s`` and ``tail_s`` in seconds.
     Raises :class:`RenderError` when the MIDI is out of bounds or every backend failed.
     """
     t0 = time.perf_counter()
+    if channels not in (1, 2):
+        raise RenderError(f"channels must be 1 or 2, got {channels!r}")
+    ext = resolve_format(fmt)
     audio, backend = synthesize(
         pm, sample_rate=sample_rate, max_seconds=max_seconds, timeout_s=timeout_s,
-        max_notes=max_notes, tail_s=tail_s, backends=backends,
+        max_notes=max_notes, tail_s=tail_s, backends=backends, channels=channels,
     )  # fmt: skip
-    if channels == 1:
-        audio = audio.mean(axis=1, keepdims=True)
-    elif channels != 2:
-        raise RenderError(f"channels must be 1 or 2, got {channels!r}")
-    audio = finish(apply_fx(audio, sample_rate, fx), sample_rate)
-    ext = _resolve_format(fmt)
+    t1 = time.perf_counter()
+    audio, report = finish(apply_fx(audio, sample_rate, fx), sample_rate)
+    t2 = time.perf_counter()
     path = Path(out_dir) / f"{stem}.{ext}"
     write_audio(audio, sample_rate, path)
+    t3 = time.perf_counter()
     return AudioResult(
-        path=path,
-        duration_s=len(audio) / sample_rate,
-        backend=backend,
-        sample_rate=sample_rate,
-        render_s=time.perf_counter() - t0,
-    )
+        path=path, duration_s=len(audio) / sample_rate, backend=backend, sample_rate=sample_rate,
+        render_s=t3 - t0, synth_s=t1 - t0, encode_s=t3 - t2, loudness=report,
+    )  # fmt: skip
 
 
 def synthesize(
     pm: pretty_midi.PrettyMIDI,
     *,
     sample_rate: int = 22050,
-    max_seconds: float = 75.0,
+    max_seconds: float = MAX_SECONDS,
     timeout_s: float = 20.0,
     max_notes: int = 20_000,
     tail_s: float = 1.0,
     backends: Sequence[str] | None = None,
+    channels: int = 2,
 ) -> tuple[np.ndarray, str]:
-    """Raw stereo float32 samples ``(n, 2)`` of ``pm`` and the name of the backend used.
+    """Raw float32 samples ``(n, channels)`` of ``pm`` and the name of the backend used.
 
     ``n == round((pm.get_end_time() + tail_s) * sample_rate)``. The backends share one
     time budget of ``timeout_s`` seconds; all but the last get 3/4 of what is left.
@@ -121,7 +130,7 @@ def synthesize(
             break
         budget = left if i == len(order) - 1 else 0.75 * left
         try:
-            audio = SYNTH_BACKENDS[name](pm, sample_rate, end_s + tail_s, budget)
+            audio = SYNTH_BACKENDS[name](pm, sample_rate, end_s + tail_s, budget, channels)
         except RenderError as exc:
             log.warning("audio backend %s failed, trying the next: %s", name, exc)
             failures.append(f"{name}: {exc}")
@@ -167,45 +176,74 @@ def backend_order(backends: Sequence[str] | None = None) -> list[str]:
 # ---------------------------------------------------------------- post-processing
 
 
-def finish(audio: np.ndarray, sample_rate: int, *, fade_s: float = 0.5) -> np.ndarray:
-    """Normalize the peak to ``PEAK_DBFS`` and fade out linearly over the last ``fade_s``."""
-    audio = audio.astype(np.float32, copy=True)
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak > 1e-6:
-        audio *= np.float32(10 ** (PEAK_DBFS / 20) / peak)
+def finish(
+    audio: np.ndarray, sample_rate: int, *, fade_s: float = 0.5, target_lufs: float = TARGET_LUFS
+) -> tuple[np.ndarray, LoudnessReport]:
+    """Normalise to ``target_lufs`` (peaks limited to -1 dBFS) and fade out linearly over
+    the last ``fade_s`` seconds."""
+    audio, report = normalize_loudness(audio.astype(np.float32, copy=False), sample_rate, target_lufs=target_lufs)
     n_fade = min(len(audio), round(fade_s * sample_rate))
     if n_fade > 0:
         audio[-n_fade:] *= np.linspace(1.0, 0.0, n_fade, dtype=np.float32)[:, None]
-    return audio
+    return audio, report
 
 
-def _resolve_format(fmt: str) -> str:
-    fmt = fmt.lower()
+def _have_lameenc() -> bool:
+    try:
+        import lameenc  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_format(fmt: str) -> str:
+    """The file suffix for ``fmt`` (``auto``, ``mp3``, ``ogg`` or ``wav``) on this machine."""
+    fmt = str(fmt).lower()
     if fmt == "auto":
+        if _have_lameenc():
+            return "mp3"
         return "ogg" if "OGG" in sf.available_formats() else "wav"
-    if fmt not in ("ogg", "wav", "mp3"):
-        raise RenderError(f"audio format must be auto, ogg, wav or mp3, got {fmt!r}")
-    if fmt.upper() not in sf.available_formats():
-        raise RenderError(f"this libsndfile cannot write {fmt}")
+    if fmt not in FORMATS:
+        raise RenderError(f"audio format must be auto, mp3, ogg or wav, got {fmt!r}")
+    if fmt == "mp3" and not (_have_lameenc() or "MP3" in sf.available_formats()):
+        raise RenderError("no MP3 encoder here (pip install lameenc)")
+    if fmt == "ogg" and "OGG" not in sf.available_formats():
+        raise RenderError("this libsndfile cannot write ogg")
     return fmt
+
+
+def encode_mp3(audio: np.ndarray, sample_rate: int, *, kbps_per_channel: int = MP3_KBPS_PER_CHANNEL,
+               quality: int = MP3_QUALITY) -> bytes:  # fmt: skip
+    """MP3 bytes of ``audio`` (n,) or (n, channels) in [-1, 1], constant bit rate."""
+    import lameenc
+
+    data = audio if audio.ndim == 2 else audio[:, None]
+    enc = lameenc.Encoder()
+    enc.set_in_sample_rate(sample_rate)
+    enc.set_channels(data.shape[1])
+    enc.set_bit_rate(kbps_per_channel * data.shape[1])
+    enc.set_quality(quality)
+    pcm = np.round(np.clip(data / LAMEENC_SCALE, -1.0, 1.0) * 32767).astype("<i2")
+    return bytes(enc.encode(pcm.tobytes()) + enc.flush())
 
 
 def write_audio(audio: np.ndarray, sample_rate: int, path: Path) -> Path:
     """Write ``audio`` (n,) or (n, channels) in [-1, 1] to ``path``; the format follows
-    the suffix (.ogg Vorbis, .mp3, else 16-bit WAV). Written to a temp name, then renamed."""
+    the suffix (.mp3, .ogg Vorbis, else 16-bit WAV). Written to a temp name, then renamed."""
     path = Path(path)
     suffix = path.suffix.lower()
-    kwargs: dict[str, object]
-    if suffix == ".ogg":
-        kwargs = {"format": "OGG", "subtype": "VORBIS", "compression_level": 0.6}
-    elif suffix == ".mp3":
-        kwargs = {"format": "MP3", "compression_level": 0.6}
-    else:
-        kwargs = {"format": "WAV", "subtype": "PCM_16"}
     tmp = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(str(tmp), np.clip(audio, -1.0, 1.0), sample_rate, **kwargs)
+        if suffix == ".mp3" and _have_lameenc():
+            tmp.write_bytes(encode_mp3(audio, sample_rate))
+        else:
+            kwargs: dict[str, object] = {"format": "WAV", "subtype": "PCM_16"}
+            if suffix == ".ogg":
+                kwargs = {"format": "OGG", "subtype": "VORBIS", "compression_level": 0.6}
+            elif suffix == ".mp3":
+                kwargs = {"format": "MP3", "compression_level": 0.6}
+            sf.write(str(tmp), np.clip(audio, -1.0, 1.0), sample_rate, **kwargs)
         os.replace(tmp, path)
     except (OSError, RuntimeError, sf.LibsndfileError) as exc:
         tmp.unlink(missing_ok=True)
@@ -232,32 +270,52 @@ def _bitcrush(x: np.ndarray, sr: int) -> np.ndarray:
     return 0.3 * x + 0.7 * crushed
 
 
+def _noise_level(x: np.ndarray, sr: int, over_quiet_db: float, lo_db: float, hi_db: float) -> float:
+    """RMS for a noise bed heard in the song's quiet moments: ``over_quiet_db`` above the
+    music's quietest tenth (100 ms frames, 1-5 kHz band, where the ear is keenest), held
+    between ``lo_db`` and ``hi_db`` relative to the music's overall RMS."""
+    rms = max(float(np.sqrt(np.mean(x**2))), 1e-4)
+    band = signal.sosfilt(signal.butter(2, [1000, min(5000, 0.45 * sr)], "bandpass", fs=sr, output="sos"),
+                          x.mean(axis=1))  # fmt: skip
+    hop = max(1, sr // 10)
+    frames = band[: len(band) // hop * hop].reshape(-1, hop) if len(band) >= hop else band[None, :]
+    quiet = float(np.percentile(np.sqrt(np.mean(frames**2, axis=1)), 10))
+    level_db = 20 * np.log10(max(quiet, 1e-9) / rms) + over_quiet_db
+    return rms * 10 ** (float(np.clip(level_db, lo_db, hi_db)) / 20)
+
+
+def _shaped_noise(rng: np.random.Generator, n: int, sr: int, lo_hz: float, hi_hz: float, rms: float) -> np.ndarray:
+    noise = signal.sosfilt(signal.butter(2, [lo_hz, min(hi_hz, 0.45 * sr)], "bandpass", fs=sr, output="sos"),
+                           rng.standard_normal(n))  # fmt: skip
+    return noise * (rms / max(float(np.sqrt(np.mean(noise**2))), 1e-12))
+
+
 def _vinyl_crackle(x: np.ndarray, sr: int) -> np.ndarray:
-    """Sparse clicks (~6 per second) and soft band-limited hiss, a little band-passed."""
+    """A worn record: the music band-limited to 80 Hz-7 kHz, ~10 clicks per second (half
+    of them pops 8-20 dB under the music's peak) and a hiss heard in the quiet moments."""
     rng = np.random.default_rng(7)
-    ref = max(float(np.max(np.abs(x))), 1e-3)
+    peak = max(float(np.max(np.abs(x))), 1e-3)
     n = len(x)
     clicks = np.zeros(n, dtype=np.float32)
-    n_clicks = int(6 * n / sr)
+    n_clicks = int(10 * n / sr)
     idx = rng.integers(0, n, n_clicks)
-    clicks[idx] = rng.uniform(-1, 1, n_clicks) * rng.uniform(0.05, 0.25, n_clicks) * ref
+    size = np.where(rng.random(n_clicks) < 0.5, rng.uniform(0.1, 0.4, n_clicks), rng.uniform(0.03, 0.1, n_clicks))
+    clicks[idx] = rng.choice([-1.0, 1.0], n_clicks) * size * peak
     clicks = signal.lfilter([1.0], [1.0, -0.6], clicks).astype(np.float32)  # short decay
-    sos = signal.butter(2, [300, min(5000, 0.45 * sr)], "bandpass", fs=sr, output="sos")
-    hiss = signal.sosfilt(sos, rng.standard_normal(n)).astype(np.float32) * 0.012 * ref
+    hiss = _shaped_noise(rng, n, sr, 300, 5000, _noise_level(x, sr, 0.0, -36.0, -22.0)).astype(np.float32)
     tone = signal.butter(1, [80, min(7000, 0.45 * sr)], "bandpass", fs=sr, output="sos")
     return signal.sosfilt(tone, x, axis=0).astype(np.float32) + (clicks + hiss)[:, None]
 
 
 def _rain(x: np.ndarray, sr: int) -> np.ndarray:
-    """A bed of low-passed noise with slow swells, about 22 dB under the music's RMS."""
+    """Steady rain: band-passed noise (500 Hz-6 kHz) with slow swells, 6 dB over the music's
+    quietest moments in its band (masked where the band plays loud), at most 12 dB under
+    the music's RMS."""
     rng = np.random.default_rng(11)
     n = len(x)
-    sos = signal.butter(2, [400, min(4500, 0.45 * sr)], "bandpass", fs=sr, output="sos")
-    bed = signal.sosfilt(sos, rng.standard_normal(n))
-    swell = 0.75 + 0.25 * np.sin(2 * np.pi * 0.07 * np.arange(n) / sr)
-    bed = bed * swell / max(float(np.sqrt(np.mean(bed**2))), 1e-9)
-    rms = max(float(np.sqrt(np.mean(x**2))), 1e-4)
-    return x + (bed * rms * 10 ** (-22 / 20)).astype(np.float32)[:, None]
+    bed = _shaped_noise(rng, n, sr, 500, 6000, _noise_level(x, sr, 6.0, -26.0, -12.0))
+    bed *= 0.75 + 0.25 * np.sin(2 * np.pi * 0.07 * np.arange(n) / sr)
+    return x + bed.astype(np.float32)[:, None]
 
 
 def _echo(x: np.ndarray, sr: int, delay_s: float = 0.33, feedback: float = 0.35) -> np.ndarray:

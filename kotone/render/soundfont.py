@@ -1,35 +1,55 @@
-"""The General MIDI SoundFont and the two synthesizers that play MIDI through it.
+"""The General MIDI SoundFont and the synthesizers that play MIDI through it.
 
-Both synthesizers take a :class:`pretty_midi.PrettyMIDI` and return float32 samples of
-shape ``(n_samples, 2)`` (stereo) with exactly ``round(duration_s * sample_rate)`` rows.
-Both are bounded: ``fluidsynth`` runs as a subprocess killed at ``timeout_s`` or when its
-output grows past the expected size; ``tinysoundfont`` renders a fixed number of samples
-in-process and checks its clock between events.
+The SoundFont is FluidR3_GM (Debian ``fluid-soundfont-gm``) when installed, else the
+TimGM6mb.sf2 that pretty_midi ships; ``$KOTONE_SOUNDFONT`` overrides both.
+
+Every synthesizer takes a :class:`pretty_midi.PrettyMIDI` and returns float32 samples of
+shape ``(n_samples, channels)`` with exactly ``round(duration_s * sample_rate)`` rows, and
+is bounded: ``tinysoundfont`` renders in-process from a SoundFont parsed once per process
+(each render plays on its own cheap clone, so threads never share voices) and checks its
+clock between events; ``libfluidsynth`` (:mod:`kotone.render.fluid`, where TinySoundFont
+is not installed) renders in-process on pooled synths that keep the SoundFont loaded;
+``fluidsynth`` (the CLI, last resort) runs as a subprocess killed at ``timeout_s`` or when
+its output grows past the expected size.
+
+All play the MIDI the way the General MIDI default modulators do: a note's amplitude
+grows with the square of its velocity, and CC7 (volume) and CC11 (expression) scale it by
+the square of their value (``40 * log10(value / 127)`` dB).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pretty_midi
 
 from kotone.domain.errors import RenderError
 
+log = logging.getLogger(__name__)
+
 SOUNDFONT_ENV = "KOTONE_SOUNDFONT"
 FLUIDSYNTH_ENV = "KOTONE_FLUIDSYNTH"
+PREFERRED_SOUNDFONTS: tuple[Path, ...] = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),)
+"""Better-sounding GM SoundFonts, tried in order before the fallback."""
+FALLBACK_SOUNDFONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 DRUM_CHANNEL = 9
 _PITCHED_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
+TSF_GAIN_DB = -6.0
+TSF_MAX_VOICES = 256
 
-SynthFn = Callable[[pretty_midi.PrettyMIDI, int, float, float], np.ndarray]
-"""``(pm, sample_rate_hz, duration_s, timeout_s) -> float32 array (n, 2)``."""
+SynthFn = Callable[[pretty_midi.PrettyMIDI, int, float, float, int], np.ndarray]
+"""``(pm, sample_rate_hz, duration_s, timeout_s, channels) -> float32 (n, channels)``."""
 
 
 class BackendUnavailableError(RenderError):
@@ -37,20 +57,30 @@ class BackendUnavailableError(RenderError):
 
 
 def find_soundfont() -> Path:
-    """The SoundFont to use: ``$KOTONE_SOUNDFONT`` or the TimGM6mb.sf2 pretty_midi ships."""
+    """The SoundFont to use: ``$KOTONE_SOUNDFONT`` if set (it must exist), else the first
+    installed of :data:`PREFERRED_SOUNDFONTS`, else TimGM6mb.sf2 from pretty_midi."""
     override = os.environ.get(SOUNDFONT_ENV)
-    path = Path(override) if override else Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
-    if not path.is_file():
-        raise RenderError(f"SoundFont not found at {path}")
-    return path
+    if override:
+        candidates = [Path(override)]
+    else:
+        candidates = [*PREFERRED_SOUNDFONTS, FALLBACK_SOUNDFONT]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise RenderError(f"SoundFont not found at {candidates[0]}")
 
 
 def _fit_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
-    """Trim or zero-pad ``samples`` (n, 2) to exactly ``n_samples`` rows."""
+    """Trim or zero-pad ``samples`` (n, c) to exactly ``n_samples`` rows."""
     if len(samples) >= n_samples:
         return samples[:n_samples]
     pad = np.zeros((n_samples - len(samples), samples.shape[1]), dtype=samples.dtype)
     return np.concatenate([samples, pad])
+
+
+def _check_channels(channels: int) -> None:
+    if channels not in (1, 2):
+        raise RenderError(f"channels must be 1 or 2, got {channels!r}")
 
 
 # --------------------------------------------------------------------------- fluidsynth
@@ -65,15 +95,17 @@ def fluidsynth_executable() -> str | None:
 
 
 def synth_fluidsynth(
-    pm: pretty_midi.PrettyMIDI, sample_rate: int, duration_s: float, timeout_s: float
+    pm: pretty_midi.PrettyMIDI, sample_rate: int, duration_s: float, timeout_s: float, channels: int = 2
 ) -> np.ndarray:
     """Render with the ``fluidsynth`` CLI in fast-render mode (``-F``) into a temp WAV.
 
-    The process is killed after ``timeout_s`` seconds or once its WAV grows past twice the
-    expected size (Debian's 2.3.1 can render forever on a note that never ends).
+    The CLI parses the SoundFont on every call (it is the fallback backend). The process is
+    killed after ``timeout_s`` seconds or once its WAV grows past twice the expected size
+    (Debian's 2.3.1 can render forever on a note that never ends).
     """
     import soundfile as sf
 
+    _check_channels(channels)
     exe = fluidsynth_executable()
     if exe is None:
         raise BackendUnavailableError("fluidsynth CLI not found on PATH")
@@ -94,7 +126,10 @@ def synth_fluidsynth(
         raise RenderError(f"fluidsynth rendered at {rate} Hz, asked for {sample_rate} Hz")
     if data.shape[1] == 1:
         data = np.repeat(data, 2, axis=1)
-    return _fit_length(data[:, :2], n_samples)
+    data = data[:, :2]
+    if channels == 1:
+        data = data.mean(axis=1, keepdims=True)
+    return _fit_length(data, n_samples)
 
 
 def _run_bounded(cmd: list[str], out_file: Path, *, timeout_s: float, max_bytes: int) -> None:
@@ -124,10 +159,49 @@ def _run_bounded(cmd: list[str], out_file: Path, *, timeout_s: float, max_bytes:
 
 # ------------------------------------------------------------------------ tinysoundfont
 
+_LOAD_LOCK = threading.Lock()
 
-@lru_cache(maxsize=1)
-def _soundfont_bytes(path: Path) -> bytes:
-    return path.read_bytes()
+
+def _tsf_module() -> Any:
+    """TinySoundFont's native module. Its ``SoundFont`` can be cloned (voices of their
+    own, sample data shared), which the ``Synth`` wrapper does not expose."""
+    try:
+        from tinysoundfont import _tinysoundfont
+    except ImportError as exc:
+        raise BackendUnavailableError("tinysoundfont is not installed") from exc
+    return _tinysoundfont
+
+
+@lru_cache(maxsize=2)
+def _parsed_soundfont(path: str, mtime_ns: int, size: int) -> Any:
+    """Parse the SoundFont at ``path`` once per process (keyed by its stat, so a replaced
+    file is parsed again); at most two SoundFonts are kept."""
+    t0 = time.perf_counter()
+    try:
+        font = _tsf_module().SoundFont(path)
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise RenderError(f"cannot load SoundFont {path}: {exc}") from exc
+    log.info("loaded SoundFont %s (%.0f MB) in %.2f s", path, size / 1e6, time.perf_counter() - t0)
+    return font
+
+
+def loaded_soundfont(path: Path | None = None) -> Any:
+    """The parsed TinySoundFont ``SoundFont`` for ``path`` (default :func:`find_soundfont`),
+    parsed on first use and reused by every later render in this process."""
+    path = path or find_soundfont()
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise RenderError(f"SoundFont not readable at {path}: {exc}") from exc
+    with _LOAD_LOCK:  # two first renders at once parse it once
+        return _parsed_soundfont(str(path), st.st_mtime_ns, st.st_size)
+
+
+def preload() -> Path:
+    """Parse the SoundFont now (call at start-up so the first song does not wait)."""
+    path = find_soundfont()
+    loaded_soundfont(path)
+    return path
 
 
 def _assign_channels(pm: pretty_midi.PrettyMIDI) -> list[int]:
@@ -161,58 +235,88 @@ def _midi_events(pm: pretty_midi.PrettyMIDI) -> list[_Event]:
     return events
 
 
-def _tsf_velocity(velocity: int) -> int:
-    """Velocity for TinySoundFont so dynamics match fluidsynth: TSF's level grows linearly
-    with velocity (-12.5 dB at 30), fluidsynth's with its square (-25 dB at 30)."""
-    return max(1, round(velocity * velocity / 127))
+def gm_gain(value: int) -> float:
+    """Linear amplitude for a velocity, CC7 or CC11 value under the GM default modulators
+    (``(value / 127) ** 2``, i.e. ``40 * log10(value / 127)`` dB)."""
+    return (min(max(value, 0), 127) / 127.0) ** 2
 
 
-def _select_program(synth: object, channel: int, program: int, *, is_drum: bool) -> None:
-    """Select ``program`` on ``channel``; a preset missing from the SoundFont falls back to 0."""
-    try:
-        synth.program_change(channel, program, is_drums=is_drum)  # type: ignore[attr-defined]
-    except RuntimeError:
-        synth.program_change(channel, 0, is_drums=is_drum)  # type: ignore[attr-defined]
+class _TsfPlayer:
+    """Plays one song's events on a clone of the parsed SoundFont."""
+
+    def __init__(self, font: Any, sample_rate: int, channels: int) -> None:
+        tsf = _tsf_module()
+        self.synth = tsf.SoundFont(font)  # a clone: fresh voices, shared samples
+        mode = tsf.OutputMode.Mono if channels == 1 else tsf.OutputMode.StereoInterleaved
+        self.synth.set_output(mode, sample_rate, TSF_GAIN_DB)
+        self.synth.set_max_voices(TSF_MAX_VOICES)
+        self.volume = [127] * 16
+        self.expression = [127] * 16
+
+    def apply(self, ch: int, kind: str, a: int, b: int) -> None:
+        s = self.synth
+        if kind == "on":
+            # TinySoundFont's level grows linearly with velocity; GM's with its square.
+            s.channel_note_on(ch, a, gm_gain(b))
+        elif kind == "off":
+            s.channel_note_off(ch, a)
+        elif kind == "cc" and a in (7, 11):
+            # TinySoundFont's own CC7 curve is steeper than GM's; apply GM's.
+            (self.volume if a == 7 else self.expression)[ch] = b
+            s.channel_set_volume(ch, gm_gain(self.volume[ch]) * gm_gain(self.expression[ch]))
+        elif kind == "cc":
+            s.channel_midi_control(ch, a, b)
+        elif kind == "bend":
+            s.channel_set_pitch_wheel(ch, min(max(a + 8192, 0), 16383))
+        else:
+            self.select_program(ch, a, is_drum=bool(b))
+
+    def select_program(self, ch: int, program: int, *, is_drum: bool) -> None:
+        """A preset missing from the SoundFont falls back to program 0."""
+        try:
+            self.synth.channel_set_preset_number(ch, program, is_drum)
+        except RuntimeError:
+            self.synth.channel_set_preset_number(ch, 0, is_drum)
 
 
 def synth_tinysoundfont(
-    pm: pretty_midi.PrettyMIDI, sample_rate: int, duration_s: float, timeout_s: float
+    pm: pretty_midi.PrettyMIDI, sample_rate: int, duration_s: float, timeout_s: float, channels: int = 2
 ) -> np.ndarray:
     """Render in-process with TinySoundFont: exactly ``duration_s`` seconds of samples."""
-    try:
-        import tinysoundfont
-    except ImportError as exc:
-        raise BackendUnavailableError("tinysoundfont is not installed") from exc
+    _check_channels(channels)
     deadline = time.monotonic() + timeout_s
-    synth = tinysoundfont.Synth(gain=-6.0, samplerate=sample_rate)
-    synth.sfload(_soundfont_bytes(find_soundfont()))
+    player = _TsfPlayer(loaded_soundfont(), sample_rate, channels)
     n_samples = round(duration_s * sample_rate)
-    out = np.zeros((n_samples, 2), dtype=np.float32)
+    out = np.zeros((n_samples, channels), dtype=np.float32)
+    raw = memoryview(out.reshape(-1)).cast("B")  # TinySoundFont writes raw bytes
+    frame = 4 * channels
     pos = 0
     for t, _, ch, kind, a, b in _midi_events(pm):
         at = min(round(t * sample_rate), n_samples)
         if at > pos:
-            out[pos:at] = np.frombuffer(synth.generate_simple(at - pos), np.float32).reshape(-1, 2)
+            player.synth.render(raw[pos * frame : at * frame])
             pos = at
             if time.monotonic() > deadline:
                 raise RenderError(f"tinysoundfont timed out after {timeout_s:.1f} s")
-        if kind == "on":
-            synth.noteon(ch, a, _tsf_velocity(b))
-        elif kind == "off":
-            synth.noteoff(ch, a)
-        elif kind == "cc":
-            synth.control_change(ch, a, b)
-        elif kind == "bend":
-            synth.pitchbend(ch, min(max(a + 8192, 0), 16383))
-        else:
-            _select_program(synth, ch, a, is_drum=bool(b))
+        player.apply(ch, kind, a, b)
     if pos < n_samples:
-        out[pos:] = np.frombuffer(synth.generate_simple(n_samples - pos), np.float32).reshape(-1, 2)
+        player.synth.render(raw[pos * frame :])
     return out
+
+
+def synth_libfluidsynth(
+    pm: pretty_midi.PrettyMIDI, sample_rate: int, duration_s: float, timeout_s: float, channels: int = 2
+) -> np.ndarray:
+    """In-process libfluidsynth, synths pooled with the SoundFont loaded (:mod:`kotone.render.fluid`)."""
+    from kotone.render.fluid import synth_libfluidsynth as render
+
+    return render(pm, sample_rate, duration_s, timeout_s, channels)
 
 
 SYNTH_BACKENDS: dict[str, SynthFn] = {
     "tinysoundfont": synth_tinysoundfont,
+    "libfluidsynth": synth_libfluidsynth,
     "fluidsynth": synth_fluidsynth,
 }
-"""Backends in default order (fastest first, measured by ``eval/bench_render.py``)."""
+"""Backends in default order (cheapest first, measured by ``eval/bench_render.py``); the
+first two parse the SoundFont once per process, the fluidsynth CLI on every render."""

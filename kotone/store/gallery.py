@@ -168,7 +168,7 @@ class Gallery:
         return path
 
     def audio_file(self, song_id: str) -> Path | None:
-        for name in ("song.ogg", "song.mp3", "song.wav"):
+        for name in ("song.mp3", "song.ogg", "song.wav"):
             p = self.song_dir(song_id) / name
             if p.is_file():
                 return p
