@@ -3,6 +3,7 @@
     python -m eval.load [--users 50] [--songs 2] [--port 7883]      # starts its own server
     python -m eval.load --url http://127.0.0.1:7860/                # or drives a running one
     python -m eval.load --users 0 --flood 40        # one visitor's compose after 40 unread joins
+    python -m eval.load --commissions               # each song for a curated commission (coached)
 
 Each visitor has its own address (``X-Forwarded-For``, trusted from loopback by uvicorn), as
 visitors of a public Space would. Prints songs/s (all songs over the wall time from the first
@@ -36,8 +37,13 @@ def valid_cards() -> dict[str, list[str]]:
     return {slot: [c.id for c in cat.by_slot(slot)] for slot in ("style", "instrument", "mood", "gimmick")}
 
 
-def run_load(url: str, users: int, songs: int, seed: int = 0) -> dict[str, Any]:
+def run_load(url: str, users: int, songs: int, seed: int = 0, commissions: bool = False) -> dict[str, Any]:
+    """``commissions``: compose for a random curated commission (scored, with coaching, which
+    composes the suggested swaps too), else for none."""
     cards = valid_cards()
+    from kotone.assets import load_book
+
+    commission_ids = sorted(load_book().commissions) if commissions else [""]
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     ids: list[tuple[int, str]] = []  # (visitor, song id)
@@ -54,7 +60,8 @@ def run_load(url: str, users: int, songs: int, seed: int = 0) -> dict[str, Any]:
             choice = [rng.choice(cards[s]) for s in ("style", "instrument", "mood", "gimmick")]
             t0 = time.perf_counter()
             try:
-                song = clients[k].predict("", *choice, rng.randrange(1 << 30), api_name="/compose")
+                song = clients[k].predict(rng.choice(commission_ids), *choice, rng.randrange(1 << 30),
+                                          api_name="/compose")
             except Exception as exc:
                 with lock:
                     errors[str(exc)[:100]] += 1
@@ -81,7 +88,7 @@ def run_load(url: str, users: int, songs: int, seed: int = 0) -> dict[str, Any]:
             errors[f"reopen: {str(exc)[:80]}"] += 1
     lat = np.array(latencies) if latencies else np.array([np.nan])
     return {
-        "users": users, "songs per user": songs, "songs": len(ids),
+        "users": users, "songs per user": songs, "for commissions": commissions, "songs": len(ids),
         "errors": sum(n for e, n in errors.items() if not e.startswith("reopen")),
         "wall s": round(wall_s, 1), "songs/s": round(len(ids) / wall_s, 2),
         "p50 wait s": round(float(np.percentile(lat, 50)), 2), "p95 wait s": round(float(np.percentile(lat, 95)), 2),
@@ -140,16 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url")
     ap.add_argument("--port", type=int, default=7883)
     ap.add_argument("--flood", type=int, default=0, help="first measure one visitor's wait after N unread joins")
+    ap.add_argument("--commissions", action="store_true", help="compose for curated commissions (scored, coached)")
     args = ap.parse_args(argv)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     before = os.getloadavg()
+    client_cpu0 = time.process_time()
     def drive(url: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if args.flood:
             out.update(flood_then_compose(url, args.flood))
             time.sleep(5)  # let the flood's own songs finish before the crowd comes
         if args.users:
-            out.update(run_load(url, args.users, args.songs, args.seed))
+            out.update(run_load(url, args.users, args.songs, args.seed, args.commissions))
         return out
 
     if args.url:
@@ -174,10 +183,11 @@ def main(argv: list[str] | None = None) -> int:
                 result["songs/s, cores ours"] = round((cores or 1) / per_song, 2)
             workers = os.environ.get("KOTONE_WORKERS", f"{cores} (one per core)")
     after = os.getloadavg()
+    result["CPU s, this load client"] = round(time.process_time() - client_cpu0, 1)
     print(f"load test on loopback: {cores} cores, compose workers {workers}; load average before "
           f"{before[0]:.2f}, after {after[0]:.2f} (1 min)")
     for k, v in result.items():
-        print(f"  {k:<22}{v}")
+        print(f"  {k:<24}{v}")
     return 0 if result.get("errors", 0) == 0 and result.get("reopen failures", 0) == 0 else 1
 
 
