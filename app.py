@@ -4,7 +4,11 @@ Run: python app.py  (serves on $PORT or 7860). Named API endpoints: commissions,
 
 Error policy: a player mistake is validated before any work (``validator=`` for text fields,
 a check step followed by ``.success`` for Compose) and shows one message next to its cause;
-every other output is left as it was (``gr.skip()``), and the server logs one line.
+every other output is left as it was (``gr.skip()``), and the server logs one line. Inputs
+of every event are checked before Gradio's own preprocessing (kotone.web.inputs).
+
+Serving (kotone.web): songs are composed in worker processes, costly handlers are rate-limited
+per visitor, only songs' media are served (``media/<id>/<file>``), see ``main()``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,11 @@ from kotone.studio import (
     refine_and_save,
     song_tracks,
 )
+from kotone.web.edge import clean_message, edge, limited
+from kotone.web.guard import media_route
+from kotone.web.limits import RateLimiter, ServerLimits
+from kotone.web.server import prepare
+from kotone.web.workers import ComposePool, without_song
 
 log = logging.getLogger("kotone.app")
 CATALOG = load_catalog()
@@ -55,20 +64,12 @@ _MIRROR = start_mirror(GALLERY)  # a Space restarts with an empty disk: bring th
 MODELS = warm_models() if on_space() else {}  # load the interpreter now, where @spaces.GPU expects it
 STUDIO_TAB, COMPOSE_TAB, BOARD_TAB = "studio", "compose", "board"
 EMPTY_CHOICE: dict[str, str | None] = dict.fromkeys(SLOTS)
-
-
-def edge(fn):
-    """API endpoints: the game's own errors become gr.Error (no traceback); nothing else is caught."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except KotoneError as exc:
-            log.warning("refused %s: %s", fn.__name__, exc)
-            raise gr.Error(str(exc), print_exception=False) from exc
-
-    return wrapper
+LIMITS = ServerLimits.from_env()
+# compose, refine and reading a request: rate-limited per visitor, refused early when the gallery is full
+costly = limited(RateLimiter(LIMITS.compose_per_minute, LIMITS.compose_burst), GALLERY.check_capacity)
+POOL = ComposePool.from_env(LIMITS.workers)  # songs are composed in worker processes, one per core
+compose_and_save = POOL.wrap(compose_and_save, slim=without_song)
+refine_and_save = POOL.wrap(refine_and_save, slim=without_song)
 
 
 def in_place(n_outputs: int, msg_at: int) -> Callable:
@@ -80,7 +81,7 @@ def in_place(n_outputs: int, msg_at: int) -> Callable:
             try:
                 return fn(*args, **kwargs)
             except KotoneError as exc:
-                log.warning("player mistake (%s): %s", fn.__name__, exc)
+                log.warning("player mistake (%s): %s", fn.__name__, clean_message(str(exc)))
                 out: list[Any] = [gr.skip()] * n_outputs
                 out[msg_at] = views.message_html(str(exc))
                 return out
@@ -93,8 +94,9 @@ def in_place(n_outputs: int, msg_at: int) -> Callable:
 # ---- helpers ---------------------------------------------------------------------------
 
 def media_url(path: Path | None) -> str | None:
-    """A URL the page can fetch a gallery file from (relative, so it works under a root path)."""
-    return f"gradio_api/file={path}" if path else None
+    """A URL the page can fetch a song's media file from (relative, so it works under a root
+    path; never the server's path: the media route serves songs/<id>/<file>)."""
+    return media_route(path.parent.name, path.name) if path else None
 
 
 def thumb_url(song_id: str) -> str | None:
@@ -204,25 +206,34 @@ def api_commissions() -> list[dict]:
 
 
 @edge
+@costly
 def api_compose(commission_id: str, style: str, instrument: str, mood: str, gimmick: str, seed: float) -> dict:
-    """Compose a song for a commission (or '' for none) with four card ids; returns the saved song,
-    its score with coaching (score.coaching[]: slot, suggest, expected_gain) and a share link."""
+    """Compose a song for a commission (or '' for none) with four card ids and a seed (a whole
+    number); returns the saved song, its score with coaching (score.coaching[]: slot, suggest,
+    expected_gain) and a share link. The score (with the commission's target) is for the composer;
+    the share id opens the song for anyone through `song`."""
+    if seed is None:
+        raise InvalidInputError("seed is required: a whole number, e.g. 7")
     commission = BOOK.get(commission_id) if commission_id else None
     choice = {"style": style, "instrument": instrument, "mood": mood, "gimmick": gimmick}
     done = compose_and_save(choice, check_seed(seed), commission, GALLERY)
-    return {**public_record(done.record), "share": f"?song={done.entry.song_id}"}
+    return {**public_record(done.record, for_composer=True), "share": f"?song={done.entry.song_id}"}
 
 
 @edge
 def api_song(song_id: str) -> dict:
-    """Load a saved song by its share id."""
-    return public_record(load_record(GALLERY, check_song_id(song_id)))
+    """Load a saved song by its share id (without the commission's hidden target)."""
+    return public_record(load_record(GALLERY, check_song_id(song_id)), for_composer=False)
 
 
-def public_record(record: SongRecord) -> dict:
+def public_record(record: SongRecord, *, for_composer: bool) -> dict:
+    """What the API shows of a song record. Never the commission itself; the hidden target (in
+    ``score.target`` and quoted by the coaching) only to the visitor who just composed it."""
     keep = ("song_id", "title", "version", "cards", "card_names", "seed", "commission_id", "request", "client",
             "measured", "duration_s", "score", "instruments", "timings_ms", "created", "parent")
     out = record.model_dump(mode="json", include=set(keep))
+    if not for_composer and isinstance(out.get("score"), dict):
+        out["score"] = {k: v for k, v in out["score"].items() if k not in ("target", "coaching")}
     plan = record.plan
     out["plan"] = {k: plan.get(k) for k in ("tempo_bpm", "key_name", "meter", "scale", "groove", "effects")}
     out["plan"]["sections"] = [s["section_type"] for s in plan.get("sections", [])]
@@ -276,6 +287,7 @@ def check_custom(text: str, extra: dict | None, progress_raw: Any) -> list[Any]:
 
 
 @in_place(5, 4)
+@costly
 def ui_custom(text: str, extra: dict | None, progress_raw: Any) -> list[Any]:
     commission = custom_commission(text)
     extra = {**(extra or {}), commission.id: commission.model_dump(mode="json")}
@@ -347,6 +359,7 @@ def ui_check_compose(commission_id: str | None, extra: dict | None, choice: dict
 
 
 @in_place(17, 16)
+@costly
 def ui_compose(ticket: dict | None, progress_raw: Any, board_ids: list[str] | None, extra: dict | None,
                request: gr.Request) -> list[Any]:
     if not ticket:
@@ -400,6 +413,7 @@ def check_refine(song_id: str | None, text: str, progress_raw: Any) -> list[Any]
 
 
 @in_place(9, 8)
+@costly
 def ui_refine(song_id: str | None, text: str, progress_raw: Any, request: gr.Request) -> list[Any]:
     if not song_id:
         raise InvalidInputError("compose or open a song first")
@@ -511,9 +525,10 @@ def build_app() -> gr.Blocks:
 
         # Named API endpoints (SPEC §6): invisible controls, JSON in and out.
         with gr.Row(visible=False):
-            a_cid, a_song = gr.Textbox(), gr.Textbox()
-            a_cards = [gr.Textbox() for _ in SLOTS]
-            a_seed = gr.Number(value=0, precision=0)
+            a_cid = gr.Textbox(label="commission id", max_length=100)
+            a_song = gr.Textbox(label="song id", max_length=100)
+            a_cards = [gr.Textbox(label=f"{slot} card id", max_length=100) for slot in SLOTS]
+            a_seed = gr.Number(label="seed", value=0, precision=0)
             a_out = gr.JSON()
             a_btn1, a_btn2, a_btn3 = gr.Button(), gr.Button(), gr.Button()
         a_btn1.click(api_commissions, None, a_out, api_name="commissions")
@@ -524,10 +539,11 @@ def build_app() -> gr.Blocks:
 
 def main() -> None:
     demo = build_app()
-    demo.queue(default_concurrency_limit=2)
+    options = prepare(demo, GALLERY, LIMITS)  # recovery, input checks, queue and upload bounds, media route
+    POOL.start()
     demo.launch(server_name=os.environ.get("HOST", "0.0.0.0"), server_port=int(os.environ.get("PORT", "7860")),
-                allowed_paths=[str(GALLERY.root.resolve())], theme=gr.themes.Soft(primary_hue="amber"),
-                css=views.web_asset(views.CSS_FILE), head=views.page_head())
+                theme=gr.themes.Soft(primary_hue="amber"), css=views.web_asset(views.CSS_FILE),
+                head=views.page_head(), **options)
 
 
 if __name__ == "__main__":

@@ -27,3 +27,7 @@ class DataError(KotoneError):
 
 class RenderError(KotoneError):
     """Audio or image rendering failed or ran past its bound."""
+
+
+class CapacityError(KotoneError):
+    """The server cannot take this now (busy, rate-limited, disk or gallery full): try later."""

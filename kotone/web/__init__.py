@@ -1,0 +1,1 @@
+"""The web edge: launch bounds, input checks, rate limits, media route, error policy."""
