@@ -72,7 +72,18 @@ def compose(choice: Mapping[str, str], seed: int, commission: Commission | None 
     passes: list[dict] = []
     parts = arrange(plan, passes)
     plan.traces.extend(critic_traces(passes))
+    plan = drop_silent_tracks(plan, parts)
     return finish_song(plan, parts, cards, commission, timings | {"plan": (t1 - t0) * 1000}, t1)
+
+
+def drop_silent_tracks(plan: SongPlan, parts: Parts) -> SongPlan:
+    """A track that ended up with no notes leaves the plan, so ``plan.tracks`` stays exactly
+    the MIDI file's tracks, in order."""
+    sounding = {role for sec in parts.values() for role, notes in sec.items() if notes}
+    silent = [t for t in plan.tracks if t.role not in sounding]
+    if not silent:
+        return plan
+    return plan.model_copy(update={"tracks": [t for t in plan.tracks if t.role in sounding]})
 
 
 def critic_traces(passes: list[dict]) -> list:
