@@ -3,8 +3,8 @@ chorales, Essen folksongs and O'Neill's Irish tunes, repeats played), printed th
 
     python -m eval.music [--n 100] [--corpus-n 40] [--seed 5] [--variety 30]
 
-The listener table (one row per column of ``COLUMNS``): lead top-voice share, melodic bar
-recurrence, section return, ending (tonic, held length, bass, cadence), range violations,
+The listener table (one row per column of ``COLUMNS``): lead top-voice share (as heard, from
+the MIDI file), melodic bar recurrence (of the tune as written, like the scores), section return, ending (tonic, held length, bass, cadence), range violations,
 distinct chords, groove consistency, harmony check; then the bars of issue 9, met or not.
 The variety table: melody bars shared after a mood swap and after a seed change.
 Writes eval/results/music.json and music.md.
@@ -43,7 +43,8 @@ class Piece:
     group: str
     name: str
     bpb: float
-    melody: list[Note]
+    melody: list[Note]  # as heard (a song's MIDI file)
+    tune: list[Note]  # as written (a song's composed notes before the players' timing; a score's notes)
     bass: list[Note]
     accompaniment: list[Note] | None  # parts that must stay under the lead; None: a lone tune
     tonic_pc: int
@@ -87,8 +88,8 @@ def _held_tonic(p: Piece) -> float:
 
 COLUMNS: list[Column] = [
     Column("lead_top_share", lambda p: None if p.accompaniment is None else mm.lead_top_share(p.melody, p.accompaniment)),
-    Column("bar_recurrence", lambda p: mm.bar_recurrence(p.melody, p.bpb)),
-    Column("section_return", lambda p: float(mm.section_returns(p.melody, p.bpb)), "share"),
+    Column("bar_recurrence", lambda p: mm.bar_recurrence(p.tune, p.bpb)),
+    Column("section_return", lambda p: float(mm.section_returns(p.tune, p.bpb)), "share"),
     Column("ends_on_tonic", lambda p: _ending(p)["tonic"], "share"),
     Column("final_note_beats", lambda p: _ending(p)["held_beats"], "median", "{:.1f}"),
     Column("bass_on_tonic", lambda p: None if not p.bass else _ending(p)["bass_tonic"], "share"),
@@ -96,8 +97,8 @@ COLUMNS: list[Column] = [
     Column("cadence", lambda p: _ending(p)["cadence"], "top", "{}"),
     Column("range_violations", _range_violations, "max", "{:.0f}"),
     Column("distinct_chords", lambda p: float(p.heard_chords), "min", "{:.0f}"),
-    Column("groove", lambda p: mm.groove_consistency(p.melody, max(1, int(max((n.end for n in p.melody), default=0)
-                                                                            // p.bpb)), p.bpb)),
+    Column("groove", lambda p: mm.groove_consistency(p.tune, max(1, int(max((n.end for n in p.tune), default=0)
+                                                                          // p.bpb)), p.bpb)),
     Column("harmony_pass", lambda p: p.harmony_pass, "share"),
     # audio columns are measured from stems (the sound engineer's), e.g.:
     # Column("lead_minus_acc_db", audio_columns.lead_minus_acc_db, "median", "{:+.1f}"),
@@ -129,7 +130,8 @@ def song_piece(song: Song) -> Piece:
     chords = [(s.start_beat + c.beat, (c.root_pc + s.tonic_shift) % 12) for s in plan.sections for c in s.chords]
     pass_ = hc.check_harmony(song.midi, beats_per_bar=int(plan.beats_per_bar), scale_at=plan_scales(plan)).passed
     return Piece(
-        group="generated", name=f"{plan.cards} seed {plan.seed}", bpb=plan.beats_per_bar, melody=melody, bass=bass,
+        group="generated", name=f"{plan.cards} seed {plan.seed}", bpb=plan.beats_per_bar, melody=melody,
+        tune=_mel(song), bass=bass,
         accompaniment=acc, tonic_pc=plan.end_tonic_pc, chord_roots=[r for _, r in sorted(chords)],
         heard_chords=heard_chord_count(melody, harmonic, bass, plan.beats_per_bar),
         programs=[(t.program, notes[t.role]) for t, _ in by_role.values() if not t.is_drum],
@@ -184,7 +186,7 @@ def _convert(score, work_id: str, style: str, group: str) -> Piece | None:
     acc = (harm_t.notes if harm_t else []) + bass if style == "chorale" else None
     pass_ = hc.check_harmony(_to_midi(canon), beats_per_bar=max(2, round(canon.beats_per_bar))).passed
     return Piece(
-        group=group, name=work_id, bpb=canon.beats_per_bar, melody=melody, bass=bass, accompaniment=acc,
+        group=group, name=work_id, bpb=canon.beats_per_bar, melody=melody, tune=melody, bass=bass, accompaniment=acc,
         tonic_pc=canon.key.tonic_pc, chord_roots=[c.root_pc for c in canon.chords],
         heard_chords=len({(c.root_pc, c.quality) for c in canon.chords}), harmony_pass=float(pass_),
     )
@@ -269,7 +271,9 @@ def variety(n: int, seed: int) -> dict:
 
 
 def _mel(song: Song) -> list[Note]:
-    return [n for sec in song.plan.sections for n in song.parts[sec.section_id].get("melody", [])]
+    """The tune as composed (before the players' swing and timing)."""
+    return sorted((n for sec in song.plan.sections for n in song.parts[sec.section_id].get("melody", [])),
+                  key=lambda n: n.start)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,7 +80,8 @@ def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
         density=density, register=(lo, hi), style_family=plan.style_family, groove=plan.groove, parts=parts,
         complexity=plan.intent.complexity / 100, harmony_pcs=scale_pcs(tonic, harmony_scale(scale)),
         compound=plan.meter == "6/8", grid=style.melody_grid, cells=motif_cells(plan),
-        blue_notes=style.dominant_sevenths, final=section is plan.sections[-1],
+        blue_notes=style.dominant_sevenths, final=section is plan.sections[-1], effects=tuple(plan.effects),
+        bass_style=plan.bass_style,
     )
 
 
@@ -181,7 +182,7 @@ def _generate_roles(plan: SongPlan, index: int, attempts: dict[str, int], keep: 
     section = plan.sections[index]
     made: dict[str, list[Note]] = {}
     tracks = {t.role: t for t in plan.tracks}
-    for role in GEN_ORDER:
+    for role in generation_order(plan):
         track = tracks.get(role)
         behavior = section.track_behaviors.get(role)
         if track is None or behavior is None or not behavior.active:
@@ -213,6 +214,16 @@ def _generate_roles(plan: SongPlan, index: int, attempts: dict[str, int], keep: 
     return made
 
 
+def generation_order(plan: SongPlan) -> tuple[str, ...]:
+    """The ROLES table's order; a drone is laid down right after the tune, before the parts
+    that move over it (they then keep clear of it)."""
+    if "drone" not in plan.effects:
+        return GEN_ORDER
+    rest = [r for r in GEN_ORDER if r != "texture"]
+    at = rest.index("melody") + 1
+    return (*rest[:at], "texture", *rest[at:])
+
+
 def keep_in_spans(notes: list[Note], ctx: SectionContext) -> list[Note]:
     """The fixed notes plus generated notes that start inside a fill span (an expert decodes
     the whole section; only its fills are kept, the rests stay rests)."""
@@ -228,22 +239,31 @@ def place(notes: list[Note], track: TrackSpec, made: dict[str, list[Note]], ctx:
     if not info.pitched or track.is_drum:
         return notes
     lo, hi = program_range(track.program)
-    notes = fit_to_range(notes, lo, hi)
+    # a canon imitates the lead exactly: a note that cannot stay in range or under it is left out
+    exact = track.role == "counter" and "canon" in ctx.effects
+    notes = [n for n in notes if lo <= n.pitch <= hi] if exact else fit_to_range(notes, lo, hi)
     lead = made.get("melody", [])
     if info.accompanies and lead:
-        notes = below_lead(notes, lead, lo)
+        notes = below_lead(notes, lead, lo, drop=exact)
+    if is_pedal(track, ctx):  # a pedal holds its tone whatever moves above it
+        return notes
     return resolve_clashes(notes, made, ctx, tracks, lead if info.accompanies else [], (lo, hi),
-                           move=track.role != "texture")
+                           move=track.role != "texture" and not exact)
 
 
-def below_lead(notes: list[Note], lead: list[Note], low: int) -> list[Note]:
-    """Every note under the lowest lead note sounding with it (an octave down, or left out)."""
+def is_pedal(track: TrackSpec, ctx: SectionContext) -> bool:
+    return (track.role == "bass" and ctx.bass_style == "pedal") or (track.role == "texture" and "drone" in ctx.effects)
+
+
+def below_lead(notes: list[Note], lead: list[Note], low: int, drop: bool = False) -> list[Note]:
+    """Every note under the lowest lead note sounding with it (an octave down, or left out;
+    with ``drop``, always left out)."""
     out, seen = [], set()
     for n in notes:
         over = [m.pitch for m in lead if m.start < n.end - 0.02 and m.end > n.start + 0.02]
         p = n.pitch
         if over:
-            while p >= min(over) and p - 12 >= low:
+            while p >= min(over) and p - 12 >= low and not drop:
                 p -= 12
             if p >= min(over):
                 continue
@@ -298,8 +318,8 @@ def close_song(plan: SongPlan, section: SectionSpec, made: dict[str, list[Note]]
             p = nearest_pitch(pcs[1] if len(pcs) > 1 else pcs[0], min(ref, top - 3), lo, min(hi, top - 1))
             if p < top:
                 kept.append(Note(last, dur, p, max(1, vel - 10)))
-        elif role == "texture":
-            kept += [n for n in notes if n.start >= last - 1e-6 and "drone" in plan.effects]
+        elif role == "texture" and "drone" in plan.effects:  # the drone holds through the end
+            kept += [Note(last, dur, p, n.velocity) for p, n in {n.pitch: n for n in notes}.items()]
         out[role] = kept
     return out
 
@@ -348,8 +368,11 @@ def resolve_clashes(notes: list[Note], made: dict[str, list[Note]], ctx: Section
         over = [m.pitch for m in lead if m.start < n.end - 0.02 and m.end > n.start + 0.02]
         cap = min(over) - 1 if over else hi
         chord = ctx.chord_at(n.start)
-        cands = sorted((p for p in range(max(lo, n.pitch - 7), min(hi, cap, n.pitch + 7) + 1) if p % 12 in chord.pcs),
-                       key=lambda p: (abs(p - n.pitch), p))
+        # the same tone an octave or two away first (a seventh kept clear of the tune), then
+        # the nearest other chord tone
+        same = [n.pitch + d for d in (-12, 12, -24, 24) if lo <= n.pitch + d <= min(hi, cap)]
+        cands = same + sorted((p for p in range(max(lo, n.pitch - 7), min(hi, cap, n.pitch + 7) + 1)
+                               if p % 12 in chord.pcs), key=lambda p: (abs(p - n.pitch), p))
         for p in cands:
             if not any(_clash(m.pitch, p) for m in sounding):
                 out.append(Note(n.start, n.dur, p, n.velocity))

@@ -121,12 +121,8 @@ class HarmonyPlanner:
     def _chord(self, beat: float, beats: float, deg: int | str, last: bool) -> ChordEvent:
         if self.blues:
             rel = {1: 0, "I": 0, 4: 5, 5: 7, H: 7}.get(deg, 0)
-            if last and not self.final_seventh:
-                root, pcs, sym = build_chord(self.tonic, "major", 1, False)
-            else:
-                root, pcs, sym = dominant_seventh(self.tonic, rel)
-            return ChordEvent(beat=beat, beats=beats, degree={0: 1, 5: 4, 7: 5}[rel], root_pc=root,
-                              pcs=list(pcs), symbol=sym)
+            seventh = (rel == 7 or self._seventh()) if not last else self.final_seventh
+            return self._blues_chord(beat, beats, rel, seventh)
         seventh = self._seventh()
         if deg == H:
             root, pcs, sym = cadence_pcs(self.tonic, self.cadence, seventh, self.scale)
@@ -139,15 +135,23 @@ class HarmonyPlanner:
         return ChordEvent(beat=beat, beats=beats, degree=degree, root_pc=root, pcs=list(pcs), symbol=sym)
 
     def _twelve_bar(self, final: bool) -> list[ChordEvent]:
+        """I IV I I / IV IV I I / V IV I V: the dominant (V7) and the I7 of bar 4 that leans into
+        the IV always carry their flat 7th; the other chords as often as the song's complexity asks."""
         rels = list(TWELVE_BAR)
         if final:
             rels[-1] = 0
         out = []
         for i, rel in enumerate(rels):
             last = final and i == len(rels) - 1
-            deg = {0: 1, 5: 4, 7: 5}[rel]
-            out.append(self._chord(i * self.bpb, self.bpb, "I" if last else deg, last))
+            seventh = rel == 7 or i == 3 or self._seventh()
+            out.append(self._blues_chord(i * self.bpb, self.bpb, rel, seventh and not (last and not self.final_seventh)))
         return merge_held(out)
+
+    def _blues_chord(self, beat: float, beats: float, rel: int, seventh: bool) -> ChordEvent:
+        root, pcs, sym = dominant_seventh(self.tonic, rel)
+        if not seventh:
+            pcs, sym = pcs[:3], sym[:-1]
+        return ChordEvent(beat=beat, beats=beats, degree={0: 1, 5: 4, 7: 5}[rel], root_pc=root, pcs=list(pcs), symbol=sym)
 
 
 def merge_held(events: list[ChordEvent]) -> list[ChordEvent]:

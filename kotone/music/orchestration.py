@@ -130,10 +130,12 @@ def fits_under(program: int, center: int) -> bool:
 
 def counter_program(inst: InstrumentMusic, table: dict[str, list[int]], gim: GimmickMusic, lead: int, center: int,
                     chosen: list[TrackSpec], intent: Params) -> int:
-    """A canon is a round: the lead's own instrument imitates it. Otherwise the card's counter
-    instrument, or the style orchestra's, provided it can play under the lead."""
+    """A canon is a round: the lead's own instrument imitates it (or, when it cannot play an
+    octave lower, the card's or the orchestra's counter instrument). Otherwise the card's
+    counter instrument, or the style orchestra's, provided it can play under the lead."""
     if gim.effect == "canon":
-        return lead
+        fitting = [p for p in (lead, *inst.programs.get("counter", []), *table["counter"]) if fits_under(p, center)]
+        return fitting[0] if fitting else lead
     cands = [p for p in inst.programs.get("counter", []) if fits_under(p, center)]
     if cands:
         return cands[0]

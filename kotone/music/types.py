@@ -97,6 +97,8 @@ class SectionContext:
     fill_spans: list[tuple[float, float]] = field(default_factory=list)  # where a melody generator may add notes
     blue_notes: bool = False  # a blues: the tune's flat 3rd and 7th may rub against the dominant chords
     final: bool = False  # the song's last section (everything ends together on the tonic)
+    effects: tuple[str, ...] = ()  # the gimmick's effects
+    bass_style: str = ""  # the style's bass figure
 
     @property
     def end_beat(self) -> float:

@@ -13,11 +13,17 @@ from kotone.music.types import PartGenerator
 FAST_ARPEGGIO_STYLES = ("style_chiptune",)
 
 
+def double_time_section(plan: SongPlan) -> str:
+    """The section type a Double Time gimmick doubles: the chorus, or the bridge of a song without one."""
+    kinds = {s.section_type for s in plan.sections}
+    return "chorus" if "chorus" in kinds else "bridge"
+
+
 def rule_generator(track: TrackSpec, plan: SongPlan) -> PartGenerator:
     role = track.role
     effect = plan.effects[0] if plan.effects else ""
     if role == "drums":
-        return RuleDrums(kit=track.kit or "standard", double_time=effect == "double_time")
+        return RuleDrums(kit=track.kit or "standard", double_in=double_time_section(plan) if effect == "double_time" else "")
     if role == "percussion":
         return RulePercussion()
     if role == "bass":

@@ -1,5 +1,5 @@
 """Rule-based drums: groove patterns per style on a 16th grid, density from energy; a
-double-time chorus for the Double Time gimmick; one last hit on the song's final bar.
+double-time chorus (the groove at twice the speed) for the Double Time gimmick; one last hit on the song's final bar.
 
 Also the pitched culture percussion (a taiko's festival pattern) that some styles add."""
 
@@ -15,9 +15,6 @@ LOW_TOM, MID_TOM, HI_TOM = 45, 47, 50
 CONGA_LO, CONGA_HI, CONGA_MUTE, BONGO = 64, 63, 62, 61
 SHAKER, TAMB = 70, 54
 RIDE_BELL = 53
-# a double-time chorus: the backbeat on every beat, the hats in sixteenths
-DOUBLE_TIME = [(KICK, "x...x...x...x...", 0.0), (SNARE, "..x...x...x...x.", 0.0),
-               (HAT, "xxxxxxxxxxxxxxxx", 0.3)]
 
 # groove -> list of (drum, steps-per-bar pattern string, min density to play). 'x' = hit, 'o' = soft.
 # Patterns are written for 16 steps (4/4) or 12 steps (3/4, 6/8).
@@ -66,9 +63,9 @@ class RuleDrums:
     role = "drums"
     name = "rule"
 
-    def __init__(self, kit: str = "standard", double_time: bool = False):
+    def __init__(self, kit: str = "standard", double_in: str = ""):
         self.kit = kit
-        self.double_time = double_time
+        self.double_in = double_in  # the section type played in double time ("" = none)
 
     def generate(self, ctx: SectionContext, rng: np.random.Generator) -> list[Note]:
         notes = self._groove(ctx, rng)
@@ -86,33 +83,35 @@ class RuleDrums:
             pattern = PATTERNS["straight"]
         if steps == 12 and ctx.groove not in ("waltz", "jig"):
             pattern = PATTERNS["waltz"] if ctx.groove != "maqsum" else pattern
-        if self.double_time and ctx.section_type == "chorus" and steps == 16:
-            pattern = DOUBLE_TIME
+        # double time: the bar's whole pattern twice per bar, on a step half as long
+        double = bool(self.double_in) and ctx.section_type == self.double_in
+        step, reps = (0.125, 2) if double else (0.25, 1)
         dens = ctx.density
         base_vel = int(45 + 60 * ctx.emotion.energy)
         notes: list[Note] = []
         for bar in range(ctx.bars):
             bar_start = ctx.start_beat + bar * ctx.beats_per_bar
-            fill = bar == ctx.bars - 1 and ctx.bars >= 4 and dens > 0.45
+            fill = bar == ctx.bars - 1 and ctx.bars >= 4 and dens > 0.45 and not double
             for drum, pat, min_d in pattern:
                 if dens < min_d:
                     continue
                 pat = _fit(pat, steps)
-                for i, ch in enumerate(pat):
-                    if ch == "." or (fill and i >= steps // 2):
-                        continue
-                    vel = base_vel if ch == "x" else int(base_vel * 0.6)
-                    if i % 4 == 0:
-                        vel += 8
-                    notes.append(self._hit(drum, bar_start + i * 0.25, vel))
+                for rep in range(reps):
+                    for i, ch in enumerate(pat):
+                        if ch == "." or (fill and i >= steps // 2):
+                            continue
+                        vel = base_vel if ch == "x" else int(base_vel * 0.6)
+                        if i % 4 == 0:
+                            vel += 8
+                        notes.append(self._hit(drum, bar_start + (rep * steps + i) * step, vel))
             if fill:
                 toms = (HI_TOM, MID_TOM, LOW_TOM) if self.kit != "hand" else (CONGA_HI, CONGA_MUTE, CONGA_LO)
                 for j, i in enumerate(range(steps // 2, steps, 1 if dens > 0.75 else 2)):
                     drum = toms[min(2, j * 3 // max(1, steps // 2))]
                     notes.append(self._hit(drum, bar_start + i * 0.25, base_vel - 5 + 2 * j))
             if rng.random() < 0.35 * dens:  # a ghost note now and then, different on every take
-                step = int(rng.integers(0, steps // 2)) * 2 + 1
-                notes.append(self._hit(HAT if rng.random() < 0.6 else SNARE, bar_start + step * 0.25,
+                ghost = int(rng.integers(0, steps // 2)) * 2 + 1
+                notes.append(self._hit(HAT if rng.random() < 0.6 else SNARE, bar_start + ghost * 0.25,
                                        int(base_vel * 0.45)))
             if bar == 0 and dens > 0.6 and ctx.section_type in ("chorus", "bridge"):
                 notes.append(self._hit(CRASH, bar_start, base_vel + 10))

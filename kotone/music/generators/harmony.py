@@ -5,7 +5,8 @@ stabs (off-beats), waltz (beats two and three), offbeat (the "pah" of a march's 
 bossa (the guitar's syncopated pattern), jig (dotted quarters), charleston (one and the "and"
 of two), pad (held); arpeggio and alberti break the chord into eighths (sixteenths only for
 the arpeggiator). Every voicing keeps its top note under the lowest lead note sounding
-during it, and drops to three voices where the lead plays.
+during it, one note per chord tone, and keeps a further whole tone of room under the lead
+where the lead plays.
 """
 
 from __future__ import annotations
@@ -47,14 +48,11 @@ def lead_sounds(lead: list[Note], t0: float, t1: float) -> bool:
 
 
 def voice_under(pcs: tuple[int, ...], cap: int, lo: int, hi: int, prev: list[int] | None, lean: bool) -> list[int]:
-    """A close voicing of ``pcs`` whose top stays at or below ``cap`` (three voices when ``lean``)."""
-    top = max(lo + 11, min(hi, cap))
+    """A close voicing of ``pcs`` (one note per chord tone) whose top stays at or below ``cap``;
+    ``lean`` (the lead is playing): a further whole tone of room under the lead."""
+    top = max(lo + 11, min(hi, cap - (2 if lean else 0)))
     voicing = voice_chord(pcs, top - 4, lo, top, prev)
     voicing = [p for p in voicing if p <= top] or [p - 12 for p in voicing if p - 12 >= lo]
-    if lean and len(voicing) > 3:
-        keep = {pcs[0] % 12, pcs[1] % 12 if len(pcs) > 1 else pcs[0] % 12, pcs[-1] % 12}
-        trimmed = [p for p in voicing if p % 12 in keep]
-        voicing = trimmed if len(trimmed) >= 3 else voicing[:3]
     return sorted(set(voicing))
 
 
@@ -109,8 +107,10 @@ class RuleHarmony:
 
     def _broken(self, comp: str, voicing: list[int], t0: float, length: float, vel: int,
                 ctx: SectionContext) -> list[Note]:
-        if comp == "alberti" and len(voicing) >= 3:
-            seq = [voicing[0], voicing[-1], voicing[len(voicing) // 2], voicing[-1]]
+        if comp == "alberti" and len(voicing) >= 4:  # low, high, middle, high: every chord tone
+            seq = [voicing[0], voicing[-1], voicing[1], voicing[-2]]
+        elif comp == "alberti" and len(voicing) == 3:
+            seq = [voicing[0], voicing[2], voicing[1], voicing[2]]
         else:
             seq = voicing + voicing[-2:0:-1]  # up and down
         step = 0.25 if self.fast_arpeggio else 0.5
@@ -118,7 +118,7 @@ class RuleHarmony:
         out = []
         for i in range(n):
             p = seq[i % len(seq)]
-            out.append(Note(round(t0 + i * step, 4), round(step * (1.6 if i < n - 1 else 0.95), 4), p,
+            out.append(Note(round(t0 + i * step, 4), round(step * (2.0 if i < n - 1 else 0.95), 4), p,
                             max(1, vel - 4 * (i % 2))))
         return out
 
