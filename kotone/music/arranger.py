@@ -69,7 +69,7 @@ def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
     lo, hi = track.low, track.high
     if track.role == "melody":
         lift = REGISTER_LIFT.get(section.melodic_register, 0) + round(VALENCE_LIFT * section.emotion.valence)
-        lift = max(lift, LEAD_FLOOR - 2 - (lo + hi) // 2)  # a dark section sits lower, never under C4
+        lift = max(lift, LEAD_FLOOR - (lo + hi) // 2)  # a dark section sits lower, its centre never under D4
         lo, hi = clamp_band(lo + lift, hi + lift, track.program)
     style = style_of(plan.cards["style"])
     ev = section.emotion
@@ -248,7 +248,8 @@ def place(notes: list[Note], track: TrackSpec, made: dict[str, list[Note]], ctx:
     if is_pedal(track, ctx):  # a pedal holds its tone whatever moves above it
         return notes
     return resolve_clashes(notes, made, ctx, tracks, lead if info.accompanies else [], (lo, hi),
-                           move=track.role != "texture" and not exact)
+                           move=track.role != "texture" and not exact, octaves=track.role in ("harmony", "pad"),
+                           protect_roots=track.role == "bass")
 
 
 def is_pedal(track: TrackSpec, ctx: SectionContext) -> bool:
@@ -344,23 +345,29 @@ def flatten(plan: SongPlan, parts: Parts) -> dict[str, list[Note]]:
     return out
 
 
+CLASH_OVERLAP = 0.45  # beats two notes must sound together for a semitone between them to count
+
+
 def _clash(a: int, b: int) -> bool:
     return abs(a - b) in (1, 13)
 
 
 def resolve_clashes(notes: list[Note], made: dict[str, list[Note]], ctx: SectionContext,
-                    tracks: dict[str, TrackSpec], lead: list[Note], rng_: tuple[int, int], move: bool = True
-                    ) -> list[Note]:
+                    tracks: dict[str, TrackSpec], lead: list[Note], rng_: tuple[int, int], move: bool = True,
+                    octaves: bool = False, protect_roots: bool = False) -> list[Note]:
     """A part made later never grinds a semitone (or minor ninth) against the parts made
     before it: a clashing note moves to the nearest chord tone that clashes with nothing and
-    stays under the lead, else it is left out (an ornament is only ever left out). The tune
-    is made first and never moves."""
+    stays under the lead (a chord's note first tries the same tone an octave away, keeping
+    its colour), else it is left out (an ornament is only ever left out). The tune is made
+    first and never moves; nor does a bass note that starts a chord (``protect_roots``)."""
     earlier = [m for role, ms in made.items() if ROLES[role].pitched and not tracks[role].is_drum for m in ms]
     lo, hi = max(ctx.register[0], rng_[0]), min(ctx.register[1], rng_[1])
     out: list[Note] = []
+    roots = {round(c.start, 3) for c in ctx.chords} if protect_roots else set()
     for n in notes:
-        sounding = [m for m in earlier if m.start < n.end - 0.05 and m.end > n.start + 0.05]
-        if not any(_clash(m.pitch, n.pitch) for m in sounding):
+        # a passing rub is music; a semitone held together for half a beat or more is a clash
+        sounding = [m for m in earlier if min(m.end, n.end) - max(m.start, n.start) >= CLASH_OVERLAP]
+        if not any(_clash(m.pitch, n.pitch) for m in sounding) or round(n.start, 3) in roots:
             out.append(n)
             continue
         if not move:
@@ -370,7 +377,7 @@ def resolve_clashes(notes: list[Note], made: dict[str, list[Note]], ctx: Section
         chord = ctx.chord_at(n.start)
         # the same tone an octave or two away first (a seventh kept clear of the tune), then
         # the nearest other chord tone
-        same = [n.pitch + d for d in (-12, 12, -24, 24) if lo <= n.pitch + d <= min(hi, cap)]
+        same = [n.pitch + d for d in (-12, 12, -24, 24) if lo <= n.pitch + d <= min(hi, cap)] if octaves else []
         cands = same + sorted((p for p in range(max(lo, n.pitch - 7), min(hi, cap, n.pitch + 7) + 1)
                                if p % 12 in chord.pcs), key=lambda p: (abs(p - n.pitch), p))
         for p in cands:

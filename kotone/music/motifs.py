@@ -61,19 +61,27 @@ def cells_for(meter: str, kind: str, grid: float, swings: bool) -> list[list[flo
     return cells or [c for c in CELLS[meter][kind] if all(abs(d * 2 - round(d * 2)) < 1e-6 for d in c)]
 
 
-def _contour(shape: str, n: int, amplitude: int, rng: np.random.Generator) -> list[int]:
+def _contour(shape: str, n: int, amplitude: int, rng: np.random.Generator, tension: float = 0.3) -> list[int]:
+    """Scale steps from the first note: mostly steps, a leap now and then (more with tension)
+    that the next note fills back, the overall direction following ``shape``; a note never
+    repeats the one before it (repeated notes come from the rhythm cells' own figures, not here)."""
     xs = np.linspace(0.0, 1.0, n)
-    curve = {"arch": np.sin(np.pi * xs), "rise": xs, "fall": 1.0 - xs, "valley": -np.sin(np.pi * xs),
-             "wave": np.sin(2 * np.pi * xs)}[shape]
-    if shape == "fall":
-        curve = curve - 1.0
+    curve = {"arch": np.sin(np.pi * xs), "rise": xs, "fall": -xs, "valley": -np.sin(np.pi * xs),
+             "wave": np.sin(2 * np.pi * xs)}[shape] * amplitude
     steps = [0]
+    leapt = 0
     for i in range(1, n):
-        want = int(round(curve[i] * amplitude + rng.normal(0, 0.4)))
-        move = int(np.clip(want - steps[-1], -4, 4))
-        if move == 0 and (n <= 4 or (i >= 2 and steps[-1] == steps[-2])):  # keep a short idea moving
-            move = 1 if rng.random() < 0.5 else -1
-        steps.append(int(np.clip(steps[-1] + move, -6, 6)))
+        toward = int(np.sign(round(curve[i]) - steps[-1])) or (1 if rng.random() < 0.5 else -1)
+        if leapt:  # fill the gap a leap left, by step
+            move = -leapt
+        elif rng.random() < 0.12 + 0.2 * tension:
+            move = toward * int(rng.choice([2, 3, 4]))
+        else:
+            move = toward * (1 if rng.random() < 0.75 else 2)
+        leapt = int(np.sign(move)) if abs(move) >= 3 else 0
+        steps.append(int(np.clip(steps[-1] + move, -6, 7)))
+        if steps[-1] == steps[-2]:
+            steps[-1] += -toward
     return steps
 
 
@@ -97,7 +105,7 @@ def design_motif(motif_id: str, label: str, *, meter: str, bars: int, density: f
         rhythm += list(pool[int(rng.integers(0, len(pool)))])
     shape = CONTOURS[int(rng.integers(0, len(CONTOURS)))]
     amplitude = int(2 + round(3 * tension + rng.integers(0, 2)))
-    steps = _contour(shape, len(rhythm), amplitude, rng)
+    steps = _contour(shape, len(rhythm), amplitude, rng, tension)
     anchors = ANCHORS.get(label, ANCHORS["A"])
     return Motif(motif_id=motif_id, interval_pattern=steps, rhythm_pattern=[float(d) for d in rhythm],
                  register_band=register, anchor_degree=int(anchors[int(rng.integers(0, len(anchors)))]),
@@ -112,6 +120,12 @@ def is_strong(beat_in_bar: float, bpb: float, compound: bool) -> bool:
     if compound:
         return abs(beat_in_bar - 1.5) < 1e-6
     return bpb == 4 and abs(beat_in_bar - 2) < 1e-6
+
+
+def anchors_harmony(beat_in_bar: float, bpb: float, dur: float) -> bool:
+    """Where a tune's note must be a chord tone: the downbeat, the middle of a 4/4 bar, and any
+    note held two beats or more; elsewhere it may pass, neighbour or lean."""
+    return abs(beat_in_bar) < 1e-6 or (bpb == 4 and abs(beat_in_bar - 2) < 1e-6) or dur >= 2.0 - 1e-6
 
 
 def fit_pitch(pitch: int, lo: int, hi: int) -> int:
@@ -149,10 +163,9 @@ def realize_motif(motif: Motif, use: MotifUse, ctx: SectionContext, vel: int) ->
     anchor_pc = ctx.scale_pcs[(motif.anchor_degree - 1) % len(ctx.scale_pcs)]
     center = (lo + hi) // 2 + (3 if motif.register_band == "mid_high" else 0)
     base = nearest_pitch(anchor_pc, center, lo, hi)
-    if anchor_pc not in first_chord.pcs:
+    if anchor_pc not in first_chord.pcs[:3]:
         base = chord_tone_near(base, first_chord.pcs, ctx.scale_pcs, lo, hi)
     shift = int(use.params.get("steps", 0)) if use.transformation == "transpose" else 0
-    compound = ctx.compound
     raw: list[tuple[float, float, int]] = []
     t = start
     steps = motif.interval_pattern
@@ -164,11 +177,11 @@ def realize_motif(motif: Motif, use: MotifUse, ctx: SectionContext, vel: int) ->
         scale = ctx.melody_scale_over(chord)
         p = scale_step(base, s + shift, scale) if (s + shift) else base
         bib = (t - ctx.start_beat) % ctx.beats_per_bar
-        if is_strong(bib, ctx.beats_per_bar, compound) or d >= 1.5:
+        if anchors_harmony(bib, ctx.beats_per_bar, d):
             direction = 0 if k == 0 else int(np.sign(s - steps[k - 1]))
             p = chord_tone_toward(p, direction, prev, chord.pcs, scale, lo, hi)
-        if len(raw) >= 2 and raw[-1][2] == raw[-2][2] == p:  # never three equal notes in a row
-            p = scale_step(p, 1 if p < (lo + hi) // 2 else -1, scale)
+        if raw and p == raw[-1][2] and k and s != steps[k - 1]:  # the contour moves, so does the tune
+            p = scale_step(p, int(np.sign(s - steps[k - 1])), scale)
         raw.append((t, d, int(p)))
         prev = int(p)
         t += d
@@ -177,7 +190,8 @@ def realize_motif(motif: Motif, use: MotifUse, ctx: SectionContext, vel: int) ->
 
 
 def place_in_register(raw: list[tuple[float, float, int]], lo: int, hi: int) -> list[tuple[float, float, int]]:
-    """The whole idea moved by octaves to fit [lo, hi]; only what still sticks out is folded."""
+    """The whole idea moved by octaves to fit [lo, hi]; a note that still sticks out more than a
+    minor third takes the octave nearest the note before it (the contour's shape survives)."""
     if not raw:
         return raw
     top, bottom = max(p for _, _, p in raw), min(p for _, _, p in raw)
@@ -186,4 +200,12 @@ def place_in_register(raw: list[tuple[float, float, int]], lo: int, hi: int) -> 
         move -= 12
     while bottom + move < lo and top + move + 12 <= hi + 2:
         move += 12
-    return [(t, d, fit_pitch(p + move, lo, hi)) for t, d, p in raw]
+    out: list[tuple[float, float, int]] = []
+    for t, d, p in raw:
+        p += move
+        if not lo - 3 <= p <= hi + 3:
+            ref = out[-1][2] if out else (lo + hi) // 2
+            cands = [q for q in (p - 24, p - 12, p + 12, p + 24) if lo - 3 <= q <= hi + 3] or [fit_pitch(p, lo, hi)]
+            p = min(cands, key=lambda q: abs(q - ref))
+        out.append((t, d, p))
+    return out

@@ -29,7 +29,7 @@ GIMMICK_TEXTURE = {"music_box_intro": 10, "rain": 8, "birdsong": 123, "drone": 8
 TEXTURE_REGISTER = {"music_box_intro": (72, 96), "rain": (79, 96), "birdsong": (84, 100), "drone": (36, 60)}
 BITCRUSH_LEAD = 80
 REGISTER_SHIFT_SHARE = 0.5  # how much of an instrument card's octave shift its lead line takes
-LEAD_SPAN = (-7, 9)  # the lead's band around its centre, semitones
+LEAD_SPAN = (-5, 9)  # the lead's band around its centre, semitones
 LEAD_FLOOR, LEAD_CEILING = 62, 84  # the lead's centre stays where a tune sings (D4-C6)
 PREFER_PENALTY = 25.0
 # How much each dimension leans on timbre when choosing among idiomatic candidates
@@ -92,7 +92,10 @@ def lead_center(intent: Params, inst: InstrumentMusic, program: int, lift: int) 
     always inside the lead instrument's comfortable middle."""
     c = 66 + 0.3 * (intent.brightness - 50) + REGISTER_SHIFT_SHARE * inst.register_shift + lift
     plo, phi = program_range(program)
-    return int(round(np.clip(c, max(plo + 7, LEAD_FLOOR), min(phi - 9, LEAD_CEILING))))
+    floor, ceiling = max(plo + 7, LEAD_FLOOR), min(phi - 14, LEAD_CEILING)  # clear of the extremes
+    if ceiling < floor:
+        return (plo + phi) // 2
+    return int(round(np.clip(c, floor, ceiling)))
 
 
 def _weighted_timbre(items: list[tuple[float, dict[str, float]]]) -> dict[str, float]:

@@ -93,7 +93,7 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
     ], principle="A tune is remembered because it comes back."))
     _key_change(sections, gim, traces)
     motifs = _plan_motifs(sections, style, intent, mood, bpb, rng("motif"), gim, traces)
-    generators = default_generators(style.bass_style, style.meter)
+    generators = default_generators(style.bass_style, style.meter, "period")
     tracks = orchestration.plan_tracks(style, inst, intent, gim, generators)
     band = orchestration.band_timbre(tracks)
     lift = performance.register_lift(intent, band)

@@ -45,12 +45,14 @@ class RuleBass:
         notes: list[Note] = []
         bpb = ctx.beats_per_bar
         for ci, ch in enumerate(ctx.chords):
-            root = nearest_pitch(ch.root_pc, center, lo, hi)
             nxt = ctx.chords[ci + 1] if ci + 1 < len(ctx.chords) else None
             t, end = ch.start, ch.end
             while t < end - 1e-6:
                 length = min(bpb, end - t)
                 last = t + length >= end - 1e-6
+                # a walking line continues from its last note; other figures sit round the centre
+                ref = notes[-1].pitch if style == "walking" and notes else center
+                root = nearest_pitch(ch.root_pc, ref, max(lo, center - 9), min(hi, center + 9))
                 notes.extend(self._bar(style, ch, nxt, root, t, length, vel, kicks, ctx, last))
                 t += length
         return [n for n in notes if n.start < ctx.end_beat - 1e-6]
@@ -69,7 +71,7 @@ class RuleBass:
         if length < 1.0:
             return seq([(0.0, length * 0.95, root, 0)])
         if style == "pedal":
-            return seq([(0.0, length * 0.98, nearest_pitch(ctx.tonic_pc, root, lo, hi), 5)])
+            return seq([(0.0, length * 0.98, nearest_pitch(ctx.tonic_pc, (lo + hi) // 2, lo, hi), 5)])
         if style == "jig" or (ctx.compound and style not in ("walking", "octave")):
             return seq([(0.0, 1.4, root, 0), (1.5, 1.4, fifth if style != "root" else root, 10)])
         if style == "oompah":  # 3/4: root on one; 4/4: root on one, fifth on three
@@ -110,19 +112,25 @@ class RuleBass:
     @staticmethod
     def _walk(ch: ChordSpan, nxt: ChordSpan | None, root: int, fifth: int, length: float, ctx: SectionContext,
               last: bool) -> list[tuple[float, float, int, int]]:
-        """Quarter notes: root, chord tones, and a step into the next chord's root."""
+        """Quarter notes: the root, up through the chord, and on the last beat a scale step into
+        the next chord's root; a note never repeats the one before it."""
         lo, hi = ctx.register
         beats = int(round(length))
-        target = nearest_pitch(nxt.root_pc, root, lo, hi) if (nxt and last) else root
+        nxt_root = nxt.root_pc if (nxt and last) else ch.root_pc
+        target = nearest_pitch(nxt_root, root, lo, hi)
         scale = ctx.harmony_pcs or ctx.scale_pcs
+        third = nearest_pitch(ch.pcs[1] if len(ch.pcs) > 1 else ch.pcs[0], root + 3, lo, hi)
+        tones = [third, fifth if fifth > root else nearest_pitch(fifth % 12, root + 7, lo, hi)]
         pitches = [root]
         for i in range(1, beats):
-            if i == beats - 1 and target != pitches[-1]:
-                p = scale_step(target, -1 if target > pitches[-1] else 1, scale)
-                if abs(p - pitches[-1]) == 0:
-                    p = fifth
+            if i == beats - 1:
+                below, above = scale_step(target, -1, scale), scale_step(target, 1, scale)
+                p = below if abs(below - pitches[-1]) <= abs(above - pitches[-1]) else above
+                if p == pitches[-1]:
+                    p = above if p == below else below
             else:
-                tone = ch.pcs[min(i, len(ch.pcs) - 1)] if i < 3 else ch.pcs[1]
-                p = nearest_pitch(tone, pitches[-1] + 2, lo, hi)
+                p = tones[min(i - 1, len(tones) - 1)]
+                if p == pitches[-1]:
+                    p = scale_step(p, 1, scale)
             pitches.append(fold_into(p, lo, hi))
         return [(float(i), 0.92, p, 6 * (i % 2)) for i, p in enumerate(pitches)]

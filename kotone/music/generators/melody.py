@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from kotone.domain.theory import nearest_pitch, snap_to_scale
-from kotone.music.motifs import cells_for, chord_tone_near, fit_pitch, is_strong, pace
+from kotone.domain.theory import nearest_pitch, scale_step
+from kotone.music.motifs import (
+    anchors_harmony,
+    cells_for,
+    chord_tone_near,
+    chord_tone_toward,
+    fit_pitch,
+    is_strong,
+    pace,
+)
 from kotone.music.types import Note, SectionContext
 
 
@@ -40,7 +48,9 @@ def span_onsets(ctx: SectionContext, t0: float, t1: float, rng: np.random.Genera
 
 def fill_span(ctx: SectionContext, t0: float, t1: float, prev: int, target: int | None, vel: int,
               rng: np.random.Generator) -> list[Note]:
-    """A line from just after ``prev`` toward ``target`` (the next fixed note) over [t0, t1)."""
+    """A line from ``prev`` toward ``target`` (the next fixed note) over [t0, t1): a walk in
+    scale steps that heads for the goal when it is far and turns around it when it is near,
+    never repeating a note, chord tones where the harmony is anchored."""
     lo, hi = ctx.register
     onsets = span_onsets(ctx, t0, t1, rng)
     if target is not None:
@@ -49,32 +59,33 @@ def fill_span(ctx: SectionContext, t0: float, t1: float, prev: int, target: int 
         chord = ctx.chord_at(min(t1, ctx.end_beat - 1e-3))
         center = (lo + hi) // 2
         goal = chord_tone_near(prev + (3 if center > prev else -3), chord.pcs, ctx.melody_scale_over(chord), lo, hi)
-    wiggle = int(rng.choice([-1, 1]))
     out: list[Note] = []
-    last, same = prev, 0
+    pos = prev
     for i, t in enumerate(onsets):
         nxt = onsets[i + 1] if i + 1 < len(onsets) else t1
-        frac = (i + 1) / (len(onsets) + 1)
-        desired = prev + (goal - prev) * frac + wiggle * 2 * np.sin(np.pi * frac)
+        left = len(onsets) - i
         chord = ctx.chord_at(t)
         scale = ctx.melody_scale_over(chord)
-        bib = (t - ctx.start_beat) % ctx.beats_per_bar
-        if is_strong(bib, ctx.beats_per_bar, ctx.compound) or nxt - t >= 1.5:
-            p = chord_tone_near(int(round(desired)), chord.pcs, scale, lo, hi)
+        gap = goal - pos
+        if abs(gap) > 2 * left:
+            direction = int(np.sign(gap))
         else:
-            p = snap_to_scale(int(round(desired)), scale)
-            if abs(p - last) > 7:  # no wide leaps between weak notes: step from the last one
-                p = snap_to_scale(last + (2 if desired > last else -2), scale)
-        if target is not None and i == len(onsets) - 1 and abs(p - target) > 4:
-            p = snap_to_scale(target + (2 if p > target else -2), scale)  # approach the goal by step
-        same = same + 1 if p == last else 0
-        if same >= 2 or (i == 0 and p == prev):
-            p = snap_to_scale(p + (2 if goal >= p else -2), scale)
-            same = 0
+            direction = int(np.sign(gap)) if rng.random() < 0.55 and gap else int(rng.choice([-1, 1]))
+        size = 2 if abs(gap) > 4 * left or rng.random() < 0.2 else 1
+        p = scale_step(pos, direction * size, scale)
+        bib = (t - ctx.start_beat) % ctx.beats_per_bar
+        if anchors_harmony(bib, ctx.beats_per_bar, nxt - t):
+            p = chord_tone_toward(p, direction, pos, chord.pcs, scale, lo, hi)
+        if target is not None and left == 1 and (abs(p - target) > 4 or p == target):
+            p = scale_step(target, 1 if pos > target else -1, scale)  # approach the goal by step
+        if p > hi or p < lo:
+            p = scale_step(pos, -direction, scale)
+        if p == pos:
+            p = scale_step(pos, direction or 1, scale)
         p = fit_pitch(int(p), lo, hi)
         accent = 0 if is_strong(bib, ctx.beats_per_bar, ctx.compound) else 8
         out.append(Note(round(t, 4), round(max(0.1, (nxt - t) * 0.95), 4), int(p), max(1, vel - accent)))
-        last = p
+        pos = p
     return out
 
 
