@@ -155,3 +155,29 @@ def test_every_card_composes():
     for k, choice in enumerate(_sample_choices(20)):
         song = compose(choice, 2000 + k)
         check_song(song, choice, plan_scales(song.plan))
+
+
+def _tune(song):
+    return sorted((n for s in song.plan.sections for n in song.parts[s.section_id].get("melody", [])),
+                  key=lambda n: n.start)
+
+
+@pytest.mark.parametrize("choice", [FOLK, {"style": "style_jazz_swing", "instrument": "instrument_vibes",
+                                            "mood": "mood_playful", "gimmick": "gimmick_swing"},
+                                     {"style": "style_celtic", "instrument": "instrument_fiddle",
+                                      "mood": "mood_festive", "gimmick": "gimmick_canon"}])
+def test_a_new_mood_or_a_new_seed_is_a_new_tune(choice):
+    """Key, motif and rhythm come from the cards and the seed together: fewer than half the
+    tune's bars survive a mood swap or a seed change (read relative to each song's tonic)."""
+    from eval.music_metrics import melody_overlap
+
+    a = compose(choice, 31)
+    for b in (compose({**choice, "mood": "mood_melancholy"}, 31), compose(choice, 32)):
+        assert melody_overlap(_tune(a), _tune(b), a.plan.beats_per_bar, a.plan.tonic_pc, b.plan.tonic_pc) < 0.5
+
+
+def test_swing_only_where_the_style_swings():
+    straight = compose({**FOLK, "mood": "mood_homesick", "gimmick": "gimmick_vinyl_crackle"}, 5)
+    assert straight.plan.swing == 0.0  # an old-time wish ages a straight style by its timing, not by swing
+    assert compose({**FOLK, "gimmick": "gimmick_swing"}, 5).plan.swing > 0.1
+    assert compose({**FOLK, "style": "style_jazz_swing"}, 5).plan.swing > 0.05

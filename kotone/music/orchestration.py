@@ -77,13 +77,12 @@ def fit_to_range(notes: list[Note], low: int, high: int) -> list[Note]:
 def clamp_band(lo: int, hi: int, program: int, min_width: int = 12) -> tuple[int, int]:
     """``[lo, hi]`` moved inside the program's range, at least ``min_width`` wide when it can be."""
     plo, phi = program_range(program)
-    width = max(min_width, hi - lo)
     lo, hi = max(lo, plo), min(hi, phi)
     if hi - lo < min_width:
         if hi == phi:
-            lo = max(plo, hi - width)
+            lo = max(plo, hi - min_width)
         else:
-            hi = min(phi, lo + width)
+            hi = min(phi, lo + min_width)
     return lo, hi
 
 
