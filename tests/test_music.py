@@ -181,3 +181,21 @@ def test_swing_only_where_the_style_swings():
     assert straight.plan.swing == 0.0  # an old-time wish ages a straight style by its timing, not by swing
     assert compose({**FOLK, "gimmick": "gimmick_swing"}, 5).plan.swing > 0.1
     assert compose({**FOLK, "style": "style_jazz_swing"}, 5).plan.swing > 0.05
+
+
+@pytest.mark.parametrize("style", ["style_folk", "style_bossa", "style_jazz_swing", "style_club", "style_waltz"])
+def test_the_comping_strikes_at_most_two_chords_a_beat_and_stays_under_the_tune(style):
+    from kotone.music.arranger import flatten
+
+    song = compose({**FOLK, "style": style, "mood": "mood_frantic"}, 9)
+    played = flatten(song.plan, song.parts)  # as composed (the players' timing spreads a chord's notes)
+    onsets: dict[float, int] = {}
+    for n in played["harmony"]:
+        onsets[round(n.start, 2)] = onsets.get(round(n.start, 2), 0) + 1
+    chords = sorted(t for t, k in onsets.items() if k >= 2)
+    per_beat = max((sum(1 for t in chords if b <= t < b + 1) for b in range(int(song.plan.total_beats))), default=0)
+    assert per_beat <= 2, (style, per_beat)
+    lead = played["melody"]
+    for n in played["harmony"]:
+        over = [m.pitch for m in lead if m.start < n.end - 0.01 and m.end > n.start + 0.01]
+        assert not over or n.pitch < min(over), (style, n)

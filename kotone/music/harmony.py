@@ -61,11 +61,13 @@ class HarmonyPlanner:
     """Chords for every section of one song (one key, one style)."""
 
     def __init__(self, *, family: str, tonic: int, scale: str, cadence_prefs: list[str], bpb: float,
-                 extended: float, final_seventh: bool, blues: bool, rng: np.random.Generator) -> None:
+                 extended: float, final_seventh: bool, blues: bool, rng: np.random.Generator,
+                 secondary: float = 0.0) -> None:
         self.family = family if family in PHRASES else "pop"
         self.tonic, self.scale, self.bpb = tonic, scale, bpb
         self.cadence = cadence_chord(scale, cadence_prefs)
         self.extended, self.final_seventh, self.blues = extended, final_seventh, blues
+        self.secondary = secondary  # share of dominants approached by their own dominant (V/V)
         self.rng = rng
         self.offset = int(rng.integers(0, 1000))
         self._count = 0
@@ -102,12 +104,25 @@ class HarmonyPlanner:
         degs = self.degrees(kind, label, bars, final)
         for i, deg in enumerate(degs):
             closing = deg == "I" and (final or i == len(degs) - 1)
+            before_dominant = i + 1 < len(degs) and degs[i + 1] == H and self.cadence == "V"
+            if before_dominant and deg not in (H, 1, "I") and self._draw(self.secondary):
+                events.append(self._secondary(i * self.bpb, self.bpb))
+                continue
             if self.family == "jazz" and deg == H and self.bpb == 4 and not self.blues:
-                events += [self._chord(i * self.bpb, 2.0, self.predominant(), False),
-                           self._chord(i * self.bpb + 2, 2.0, H, False)]
+                pre = self._secondary(i * self.bpb, 2.0) if self.cadence == "V" and self._draw(self.secondary) \
+                    else self._chord(i * self.bpb, 2.0, self.predominant(), False)
+                events += [pre, self._chord(i * self.bpb + 2, 2.0, H, False)]
                 continue
             events.append(self._chord(i * self.bpb, self.bpb, deg, closing and final))
         return merge_held(events)
+
+    def _draw(self, share: float) -> bool:
+        return share > 0 and float(self.rng.random()) < share
+
+    def _secondary(self, beat: float, beats: float) -> ChordEvent:
+        """The dominant's own dominant (II7, "V of V"): a chromatic step toward the cadence."""
+        root, pcs, sym = dominant_seventh(self.tonic, 2)
+        return ChordEvent(beat=beat, beats=beats, degree=2, root_pc=root, pcs=list(pcs), symbol=sym)
 
     def predominant(self) -> int:
         """ii before the dominant (a ii-V), or IV where ii is not a plain triad (minor keys)."""

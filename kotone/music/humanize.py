@@ -55,7 +55,7 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
         start += plan.swing * 0.5
         dur = max(0.05, dur - plan.swing * 0.5)
     # microtiming: looser when intimate, tighter when driving
-    sd = plan.timing_spread * (0.7 if role == "drums" else 1.0) * (0.6 + ev.intimacy) * (1.2 - 0.6 * ev.motion)
+    sd = plan.timing_spread * (0.7 if role == "drums" else 1.0) * (0.85 + 0.3 * ev.intimacy) * (1.1 - 0.2 * ev.motion)
     start = max(0.0, start + float(rng.normal(0, sd)))
     # velocity: bar-level accent and a phrase arc, range narrower when intimate
     bar_pos = (n.start - sec.start_beat) / plan.beats_per_bar

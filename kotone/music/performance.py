@@ -18,7 +18,7 @@ from kotone.domain.params import Params
 TEMPO_SLACK = 10  # bpm the energy may push a style outside its range
 SWING_GROOVES = {"swing": 0.1, "shuffle": 0.12}
 # how far the playing leans against the band's timbre gap, per dimension
-COMPENSATE = {"warmth": 1.2, "nostalgia": 0.6, "brightness": 0.6}
+COMPENSATE = {"warmth": 1.6, "nostalgia": 0.9, "brightness": 0.6}
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,9 @@ def plan_performance(style: StyleMusic, mood: MoodMusic, gim: GimmickMusic, inte
                      band: dict[str, float]) -> Performance:
     warm = compensate("warmth", intent.warmth, band["warmth"])
     old = compensate("nostalgia", intent.nostalgia, band["nostalgia"])
-    legato = round(0.2 + 0.78 * warm / 100, 3)  # at most the full slot: no ringing into the next chord
-    # a straight style carries the wish's age in its timing alone
-    spread_gain = 0.025 if style.swings or style.meter == "6/8" else 0.032
+    legato = round(0.15 + 0.83 * warm / 100, 3)  # at most the full slot: no ringing into the next chord
+    # a straight style carries the wish's age in its timing alone (an old record's looseness)
+    spread_gain = 0.03 if style.swings else 0.045
     timing_spread = round(0.003 + spread_gain * old / 100, 4)
     return Performance(legato=legato, timing_spread=timing_spread, swing=swing_amount(style, gim, old),
                        dynamics=dynamics(mood, intent.energy / 100))
