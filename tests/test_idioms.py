@@ -4,7 +4,8 @@
 import pytest
 
 from kotone.assets import load_catalog
-from kotone.music.idioms import GIMMICK_CHECKS, IDIOM_CHECKS, heard
+from kotone.music.gimmicks import GIMMICK_CHECKS
+from kotone.music.idioms import IDIOM_CHECKS, heard
 from kotone.pipeline import compose
 
 CAT = load_catalog()

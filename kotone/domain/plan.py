@@ -27,7 +27,6 @@ Transformation = Literal[
     "simplify",
 ]
 Register = Literal["low", "mid_low", "mid", "mid_high", "high"]
-REGISTER_CENTER: dict[str, int] = {"low": 48, "mid_low": 57, "mid": 64, "mid_high": 71, "high": 79}
 
 
 # Fields that older plans carry and this version no longer reads; dropped on load so the

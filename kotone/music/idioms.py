@@ -1,8 +1,8 @@
-"""Measured checks: one per style idiom a style card may claim, one per gimmick effect.
+"""Measured checks, one per style idiom a style card may claim (gimmick effects: ``gimmicks``).
 
 Each check reads a composed song (its plan, the composed parts, and the notes as played
 after humanization, all in beats) and answers (holds, what was measured). The tests run
-every style card's idioms and every gimmick card's effect through these.
+every style card's idioms through these.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Heard:
 Check = Callable[[Heard], tuple[bool, str]]
 
 
-def _share(flags: list[bool]) -> float:
+def share_of(flags: list[bool]) -> float:
     return float(np.mean(flags)) if flags else 0.0
 
 
@@ -62,7 +62,7 @@ def _bars_with(h: Heard, role: str, want: set[float], exact: bool = False, at_le
                sections: tuple[str, ...] | None = None) -> tuple[bool, str]:
     bars = h.bars_of(role, sections)
     flags = [set(b) == want if exact else want <= set(b) for b in bars]
-    share = _share(flags)
+    share = share_of(flags)
     return share >= at_least, f"{share:.0%} of {len(bars)} {role} bars {'are' if exact else 'hold'} {sorted(want)}"
 
 
@@ -87,7 +87,7 @@ def _labels(h: Heard) -> str:
     return "".join(s.label for s in h.plan.sections)
 
 
-def _returns_note_for_note(h: Heard, kinds: tuple[str, ...]) -> bool:
+def returns_note_for_note(h: Heard, kinds: tuple[str, ...]) -> bool:
     by_id = {s.section_id: s for s in h.plan.sections}
     mel = h.composed.get("melody", [])
     ok = False
@@ -110,19 +110,19 @@ def _returns_note_for_note(h: Heard, kinds: tuple[str, ...]) -> bool:
 
 
 def verse_chorus_form(h: Heard) -> tuple[bool, str]:
-    ok = "AB" in _labels(h) and _returns_note_for_note(h, ("chorus",))
+    ok = "AB" in _labels(h) and returns_note_for_note(h, ("chorus",))
     return ok, f"form {_labels(h)}; the chorus returns note for note: {ok}"
 
 
 def aabb_strains(h: Heard) -> tuple[bool, str]:
     lab = _labels(h)
-    ok = ("AABB" in lab or "ABA" in lab) and _returns_note_for_note(h, ("verse", "chorus"))
+    ok = ("AABB" in lab or "ABA" in lab) and returns_note_for_note(h, ("verse", "chorus"))
     return ok, f"form {lab}"
 
 
 def aaba_form(h: Heard) -> tuple[bool, str]:
     lab = _labels(h)
-    ok = ("AABA" in lab or "ABA" in lab) and _returns_note_for_note(h, ("verse",))
+    ok = ("AABA" in lab or "ABA" in lab) and returns_note_for_note(h, ("verse",))
     return ok, f"form {lab}"
 
 
@@ -156,15 +156,15 @@ def compound_meter(h: Heard) -> tuple[bool, str]:
         pos = (n.start % h.bpb)
         end = pos + n.dur
         crossing.append(0 < pos < 1.5 - 1e-3 and end > 1.5 + 0.05)
-    ok = h.plan.meter == "6/8" and _share(on_grid) == 1.0 and _share(crossing) <= 0.05
-    return ok, f"meter {h.plan.meter}; {_share(on_grid):.0%} on the eighth grid; {_share(crossing):.0%} cross the pulse"
+    ok = h.plan.meter == "6/8" and share_of(on_grid) == 1.0 and share_of(crossing) <= 0.05
+    return ok, f"meter {h.plan.meter}; {share_of(on_grid):.0%} on the eighth grid; {share_of(crossing):.0%} cross the pulse"
 
 
 def dotted_quarter_comp(h: Heard) -> tuple[bool, str]:
     if _comp_free(h):
         return True, "arpeggiator gimmick: comping replaced"
     bars = h.bars_of("harmony") + h.bars_of("bass")
-    ok = _share([set(b) <= {0.0, 1.5} for b in bars])
+    ok = share_of([set(b) <= {0.0, 1.5} for b in bars])
     return ok >= 0.9, f"{ok:.0%} of comp/bass bars on the two dotted quarters only"
 
 
@@ -192,7 +192,7 @@ def bossa_groove(h: Heard) -> tuple[bool, str]:
     bass_ok, bass_why = _bars_with(h, "bass", {0.0, 1.5}, at_least=0.85)
     if _comp_free(h):
         return bass_ok, bass_why
-    comp = _share([bool({1.5, 3.5} & set(b)) for b in h.bars_of("harmony")])
+    comp = share_of([bool({1.5, 3.5} & set(b)) for b in h.bars_of("harmony")])
     return bass_ok and comp >= 0.8, f"{bass_why}; {comp:.0%} of comp bars syncopated (1.5 / 3.5)"
 
 
@@ -204,7 +204,7 @@ def four_on_the_floor(h: Heard) -> tuple[bool, str]:
             bars.setdefault(b, set()).add(round(n.start - b * h.bpb, 3))
     last = int(round(h.plan.total_beats / h.bpb)) - 1
     flags = [{0.0, 1.0, 2.0, 3.0} <= v for b, v in bars.items() if b != last]
-    return _share(flags) >= 0.8, f"kick on every beat in {_share(flags):.0%} of {len(flags)} bars"
+    return share_of(flags) >= 0.8, f"kick on every beat in {share_of(flags):.0%} of {len(flags)} bars"
 
 
 def _snare_bars(h: Heard) -> list[set[float]]:
@@ -219,12 +219,12 @@ def _snare_bars(h: Heard) -> list[set[float]]:
 
 def backbeat(h: Heard) -> tuple[bool, str]:
     flags = [{1.0, 3.0} <= b for b in _snare_bars(h)]
-    return _share(flags) >= 0.8, f"snare on 2 and 4 in {_share(flags):.0%} of {len(flags)} bars"
+    return share_of(flags) >= 0.8, f"snare on 2 and 4 in {share_of(flags):.0%} of {len(flags)} bars"
 
 
 def halftime_groove(h: Heard) -> tuple[bool, str]:
     flags = [b == {2.0} for b in _snare_bars(h)]
-    return _share(flags) >= 0.8, f"snare on 3 alone in {_share(flags):.0%} of {len(flags)} bars"
+    return share_of(flags) >= 0.8, f"snare on 3 alone in {share_of(flags):.0%} of {len(flags)} bars"
 
 
 def _offbeat_position(notes: list[Note]) -> float:
@@ -251,7 +251,7 @@ def pedal_bass(h: Heard) -> tuple[bool, str]:
     bass = h.composed.get("bass", [])
     by_sec = {s.section_id: (h.plan.tonic_pc + s.tonic_shift) % 12 for s in h.plan.sections}
     ok = [n.pitch % 12 == by_sec[_section_id(h, n.start)] for n in bass]
-    return _share(ok) >= 0.9, f"{_share(ok):.0%} of bass notes on the tonic"
+    return share_of(ok) >= 0.9, f"{share_of(ok):.0%} of bass notes on the tonic"
 
 
 def _section_id(h: Heard, beat: float) -> str:
@@ -269,19 +269,19 @@ def _intervals(notes: list[Note]) -> list[int]:
 
 def octave_bass(h: Heard) -> tuple[bool, str]:
     iv = _intervals(h.composed.get("bass", []))
-    share = _share([abs(i) == 12 for i in iv])
+    share = share_of([abs(i) == 12 for i in iv])
     return share >= 0.5, f"{share:.0%} of bass moves are octave leaps"
 
 
 def alternating_bass(h: Heard) -> tuple[bool, str]:
     iv = _intervals(h.composed.get("bass", []))
-    share = _share([abs(i) in (5, 7) for i in iv])
+    share = share_of([abs(i) in (5, 7) for i in iv])
     return share >= 0.4, f"{share:.0%} of bass moves are root-fifth alternations"
 
 
 def syncopated_bass(h: Heard) -> tuple[bool, str]:
     bass = h.composed.get("bass", [])
-    share = _share([abs(n.start - round(n.start)) > 0.1 for n in bass])
+    share = share_of([abs(n.start - round(n.start)) > 0.1 for n in bass])
     return share >= 0.2, f"{share:.0%} of bass notes start off the beat"
 
 
@@ -290,7 +290,7 @@ def arpeggiated_comp(h: Heard) -> tuple[bool, str]:
     onsets: dict[float, int] = {}
     for n in notes:
         onsets[round(n.start, 3)] = onsets.get(round(n.start, 3), 0) + 1
-    single = _share([v == 1 for v in onsets.values()])
+    single = share_of([v == 1 for v in onsets.values()])
     per_bar = len(onsets) / max(1.0, h.plan.total_beats / h.bpb)
     return single >= 0.85 and per_bar >= 4, f"{single:.0%} single-note onsets, {per_bar:.1f} per bar"
 
@@ -341,137 +341,6 @@ IDIOM_CHECKS: dict[str, Check] = {
     "authentic_cadence": lambda h: _cadence(h, 7, "V-I"), "plagal_cadence": lambda h: _cadence(h, 5, "IV-I"),
     "modal_cadence": lambda h: _cadence(h, 10, "bVII-I"), "phrygian_cadence": lambda h: _cadence(h, 1, "bII-I"),
     "culture_percussion": culture_percussion, "pentatonic_melody": pentatonic_melody, "no_drums": no_drums,
-}
-
-
-# ---------------------------------------------------------------- gimmicks
-
-
-def _lead_silent(lead: list[Note], t: float) -> bool:
-    return not any(n.start - 1e-3 <= t < n.end - 1e-3 for n in lead)
-
-
-def g_swing(h: Heard) -> tuple[bool, str]:
-    ok, why = swing_eighths(h)
-    return ok and h.plan.swing >= 0.12, why
-
-
-def g_echo(h: Heard) -> tuple[bool, str]:
-    lead, echo = h.composed.get("melody", []), h.composed.get("texture", [])
-    answered = [any(m.pitch == n.pitch and 0 < n.start - m.start <= 4 * h.bpb for m in lead)
-                and _lead_silent(lead, n.start) for n in echo]
-    ok = len(echo) >= 6 and _share(answered) >= 0.9 and "echo" in h.plan.audio_fx
-    return ok, f"{len(echo)} echo notes, {_share(answered):.0%} repeat a lead note in its rest"
-
-
-def _velocity_in(h: Heard, t0: float, t1: float) -> float:
-    v = [n.velocity for ns in h.played.values() for n in ns if t0 <= n.start < t1]
-    return float(np.mean(v)) if v else 0.0
-
-
-def g_fade_out(h: Heard) -> tuple[bool, str]:
-    last = h.plan.sections[-1]
-    first = _velocity_in(h, last.start_beat, last.start_beat + h.bpb)
-    end = _velocity_in(h, h.plan.total_beats - h.bpb, h.plan.total_beats)
-    return end <= 0.5 * first, f"velocity {first:.0f} at the start of the {last.section_type}, {end:.0f} in its last bar"
-
-
-def g_music_box_intro(h: Heard) -> tuple[bool, str]:
-    intro = h.plan.sections[0]
-    t1 = intro.start_beat + intro.bars * h.bpb
-    box = h.plan.track("texture")
-    inside = {r: [n for n in ns if n.start < t1] for r, ns in h.composed.items()}
-    total = sum(len(v) for v in inside.values())
-    mine = len(inside.get("texture", []))
-    theme = h.plan.motifs[0].rhythm_pattern if h.plan.motifs else []
-    onsets = sorted(n.start for n in inside.get("texture", []))
-    iois = [round(b - a, 3) for a, b in itertools.pairwise(onsets)][: len(theme) - 1]
-    ok = (intro.section_type == "intro" and box is not None and box.program == 10 and total and mine / total >= 0.9
-          and iois == [round(d, 3) for d in theme[: len(iois)]] and len(iois) >= 2)
-    return bool(ok), f"{mine}/{total} intro notes on the music box; the theme's rhythm: {iois == theme[:len(iois)]}"
-
-
-def g_rain(h: Heard) -> tuple[bool, str]:
-    drops = h.composed.get("texture", [])
-    bars = h.plan.total_beats / h.bpb
-    high = _share([n.pitch >= 79 and n.velocity <= 45 for n in drops])
-    return len(drops) >= bars / 2 and high == 1.0 and "rain" in h.plan.audio_fx, (
-        f"{len(drops)} soft high droplets over {bars:.0f} bars; rain in the audio effects")
-
-
-def g_vinyl(h: Heard) -> tuple[bool, str]:
-    return "vinyl_crackle" in h.plan.audio_fx, f"audio effects {h.plan.audio_fx}"
-
-
-def g_birdsong(h: Heard) -> tuple[bool, str]:
-    t = h.plan.track("texture")
-    chirps = h.composed.get("texture", [])
-    return t is not None and t.program == 123 and len(chirps) >= 8 and all(n.dur <= 0.5 for n in chirps), (
-        f"{len(chirps)} chirps on program {t.program if t else '-'}")
-
-
-def g_call_response(h: Heard) -> tuple[bool, str]:
-    lead, answer = h.composed.get("melody", []), h.composed.get("counter", [])
-    in_rests = _share([_lead_silent(lead, n.start) and _lead_silent(lead, n.start + n.dur * 0.9) for n in answer])
-    bars = h.plan.total_beats / h.bpb
-    return len(answer) >= bars / 4 and in_rests >= 0.95, f"{len(answer)} answer notes, {in_rests:.0%} in the lead's rests"
-
-
-def g_drone(h: Heard) -> tuple[bool, str]:
-    drone = h.composed.get("texture", [])
-    held = sum(n.dur for n in drone if n.pitch % 12 == h.plan.tonic_pc % 12)
-    share = held / h.plan.total_beats
-    return share >= 0.9, f"the tonic held {share:.0%} of the song"
-
-
-def g_bitcrush(h: Heard) -> tuple[bool, str]:
-    lead = h.plan.track("melody")
-    return lead is not None and lead.program == 80 and "bitcrush" in h.plan.audio_fx, (
-        f"lead program {lead.program if lead else '-'}; audio effects {h.plan.audio_fx}")
-
-
-def g_arpeggiator(h: Heard) -> tuple[bool, str]:
-    ok, why = arpeggiated_comp(h)
-    per_bar = len({round(n.start, 3) for n in h.composed.get("harmony", [])}) / max(1.0, h.plan.total_beats / h.bpb)
-    return ok and per_bar >= 2 * h.bpb, why
-
-
-def g_key_change(h: Heard) -> tuple[bool, str]:
-    lifted = [s for s in h.plan.sections if s.tonic_shift > 0]
-    if not lifted:
-        return False, "no section rises"
-    first = lifted[0]
-    ok = first.repeat_of is not None and _returns_note_for_note(h, (first.section_type,))
-    ends = h.plan.end_tonic_pc == (h.plan.tonic_pc + first.tonic_shift) % 12
-    return ok and ends, f"{first.section_id} rises {first.tonic_shift}: the theme note for note up a step: {ok}"
-
-
-def g_canon(h: Heard) -> tuple[bool, str]:
-    lead, voice = h.composed.get("melody", []), h.composed.get("counter", [])
-    lag = h.bpb
-    starts = {(round(n.start + lag, 3), n.pitch - 12) for n in lead}
-    share = _share([(round(n.start, 3), n.pitch) in starts for n in voice])
-    return len(voice) >= 8 and share >= 0.95, f"{share:.0%} of {len(voice)} counter notes are the lead a bar later, an octave down"
-
-
-def g_double_time(h: Heard) -> tuple[bool, str]:
-    def rate(kind: str) -> float:
-        hits = [n for n in h.composed.get("drums", []) if h.section_at(n.start) == kind]
-        beats = sum(s.bars * h.bpb for s in h.plan.sections if s.section_type == kind
-                    and s.track_behaviors.get("drums") and s.track_behaviors["drums"].active)
-        return len(hits) / beats if beats else 0.0
-    from kotone.music.generators import double_time_section
-
-    kind = double_time_section(h.plan)
-    verse, doubled = rate("verse"), rate(kind)
-    return verse > 0 and doubled >= 1.6 * verse, f"{doubled:.2f} drum hits per beat in the {kind}, {verse:.2f} in the verse"
-
-
-GIMMICK_CHECKS: dict[str, Check] = {
-    "swing": g_swing, "echo": g_echo, "fade_out": g_fade_out, "music_box_intro": g_music_box_intro,
-    "vinyl_crackle": g_vinyl, "rain": g_rain, "birdsong": g_birdsong, "call_response": g_call_response,
-    "drone": g_drone, "bitcrush": g_bitcrush, "arpeggiator": g_arpeggiator, "key_change": g_key_change,
-    "canon": g_canon, "double_time": g_double_time,
 }
 
 
