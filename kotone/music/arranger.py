@@ -117,7 +117,7 @@ def generate_section(plan: SongPlan, index: int, traces: list | None = None, don
         if weak is None:
             break
         dim, value = weak
-        roles = regenerate_roles(dim)
+        roles = with_dependents(regenerate_roles(dim), plan)
         for role in roles:
             attempts[role] = attempts.get(role, 0) + 1
         retry = _generate_roles(plan, index, attempts, keep=made, only=set(roles))
@@ -128,6 +128,14 @@ def generate_section(plan: SongPlan, index: int, traces: list | None = None, don
         if new_scores[dim] > value:
             made = retry
     return made
+
+
+def with_dependents(roles: tuple[str, ...], plan: SongPlan) -> tuple[str, ...]:
+    """A new take of the tune means new takes of every part arranged under it."""
+    if "melody" not in roles:
+        return roles
+    order = generation_order(plan)
+    return tuple(dict.fromkeys([*roles, *order[order.index("melody") + 1:]]))
 
 
 def _repeat(plan: SongPlan, index: int, source_parts: dict[str, list[Note]]) -> dict[str, list[Note]]:

@@ -68,9 +68,10 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
     held_to_end = n.end >= plan.total_beats - 1e-3
     if role in PITCHED_LEGATO_ROLES and not held_to_end:
         # warm songs are played legato, cool ones detached (notes come in at 0.95 of their slot)
-        dur *= plan.legato / 0.95
-        if role == "melody":
-            dur *= LEAD_ARTICULATION.get(plan.articulation, 1.0)
+        slot = n.dur / 0.95  # composed notes fill 0.95 of their slot
+        dur = min(slot, dur * plan.legato / 0.95)
+        if role == "melody":  # the lead never rings into its next note
+            dur = min(slot, dur * LEAD_ARTICULATION.get(plan.articulation, 1.0))
     # stay inside the note's own section: sections can then be regenerated independently
     sec_start = sec.start_beat
     sec_end = sec.start_beat + sec.bars * plan.beats_per_bar

@@ -26,7 +26,7 @@ from kotone.music.types import Note
 # Textures a gimmick adds (GM program): a music box for the prelude, celesta droplets for the
 # rain, birdsong, a low pad holding the drone. An echo answers the lead on its own program.
 GIMMICK_TEXTURE = {"music_box_intro": 10, "rain": 8, "birdsong": 123, "drone": 89}
-TEXTURE_REGISTER = {"music_box_intro": (72, 96), "rain": (79, 96), "birdsong": (84, 100), "drone": (36, 60)}
+TEXTURE_REGISTER = {"music_box_intro": (72, 96), "rain": (79, 96), "birdsong": (84, 100), "drone": (28, 55)}
 BITCRUSH_LEAD = 80
 REGISTER_SHIFT_SHARE = 0.5  # how much of an instrument card's octave shift its lead line takes
 LEAD_SPAN = (-5, 9)  # the lead's band around its centre, semitones

@@ -27,11 +27,27 @@ def place(notes: list[Note], track: TrackSpec, made: dict[str, list[Note]], ctx:
     lead = made.get("melody", [])
     if info.accompanies and lead:
         notes = below_lead(notes, lead, lo, drop=exact)
-    if is_pedal(track, ctx):  # a pedal holds its tone whatever moves above it
-        return notes
+    if is_pedal(track, ctx):  # a pedal holds its tone: at most it takes another octave
+        return pedal_octaves(notes, made, lo, hi)
     return resolve_clashes(notes, made, ctx, tracks, lead if info.accompanies else [], (lo, hi),
                            move=track.role != "texture" and not exact, octaves=track.role in ("harmony", "pad"),
                            protect_roots=track.role == "bass")
+
+
+def pedal_octaves(notes: list[Note], made: dict[str, list[Note]], lo: int, hi: int) -> list[Note]:
+    """A held tone that would rub a semitone (or a minor ninth) against what sounds with it
+    moves an octave; where no octave is clear it stays (a pedal does not give way)."""
+    others = [m for role, ms in made.items() if ROLES[role].pitched for m in ms]
+    out = []
+    for n in notes:
+        sounding = [m.pitch for m in others if min(m.end, n.end) - max(m.start, n.start) > 0.05]
+        for q in (n.pitch, n.pitch - 12, n.pitch + 12):
+            if lo <= q <= hi and not any(_clash(q, m) for m in sounding):
+                break
+        else:
+            q = n.pitch
+        out.append(n if q == n.pitch else Note(n.start, n.dur, q, n.velocity))
+    return out
 
 
 def is_pedal(track: TrackSpec, ctx: SectionContext) -> bool:

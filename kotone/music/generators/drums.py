@@ -140,6 +140,7 @@ class RulePercussion:
         steps = int(round(ctx.beats_per_bar * 4))
         meter = "6/8" if ctx.compound else "3/4" if steps == 12 else "4/4"
         vel = int(np.clip(55 + 55 * ctx.emotion.energy, 1, 127))
+        tune = ctx.parts.get("melody", [])
         out = []
         for bar in range(ctx.bars):
             t0 = ctx.start_beat + bar * ctx.beats_per_bar
@@ -147,8 +148,21 @@ class RulePercussion:
                 out.append(Note(t0, 1.0, self.low, vel))
                 break
             for i, c in enumerate(TAIKO[meter]):
+                t = round(t0 + i * 0.25, 4)
                 if c == "x":
-                    out.append(Note(round(t0 + i * 0.25, 4), 0.4, self.low, vel - (0 if i == 0 else 10)))
+                    p = self._clear(self.low, t, tune, lo, hi)
+                    out += [Note(t, 0.4, p, vel - (0 if i == 0 else 10))] if p else []
                 elif i % 4 == 2 and ctx.density > 0.55 and rng.random() < ctx.density:
-                    out.append(Note(round(t0 + i * 0.25, 4), 0.2, self.high, vel - 25))
+                    p = self._clear(self.high, t, tune, lo, hi)
+                    out += [Note(t, 0.2, p, vel - 25)] if p else []
         return out
+
+    @staticmethod
+    def _clear(pitch: int, t: float, tune: list[Note], lo: int, hi: int) -> int | None:
+        """The drum's tuned pitch, or its octave, whichever does not rub against the tune then
+        (None: that stroke rests)."""
+        heard = [n.pitch for n in tune if n.start <= t + 0.05 and n.end > t]
+        for q in (pitch, pitch - 12, pitch + 12):
+            if lo <= q <= hi and not any(abs(q - m) in (1, 13) for m in heard):
+                return q
+        return None

@@ -35,15 +35,23 @@ class RuleTexture:
 
 
 def drone(ctx: SectionContext) -> list[Note]:
+    """The tonic (and fifth) held bar by bar; in a bar where the tune would rub a semitone (or
+    a minor ninth) against it, the drone takes another octave, or rests that tone."""
     lo, hi = ctx.register
+    lead = ctx.parts.get("melody", [])
     tonic = nearest_pitch(ctx.tonic_pc, (lo + hi) // 2, lo, hi)
     fifth_pc = (ctx.tonic_pc + 7) % 12
     pcs = [tonic] + ([nearest_pitch(fifth_pc, tonic + 7, lo, hi)] if fifth_pc in ctx.scale_pcs else [])
     out = []
     t = ctx.start_beat
     while t < ctx.end_beat - 1e-6:
-        d = min(2 * ctx.beats_per_bar, ctx.end_beat - t)
-        out.extend(Note(t, round(d * 0.99, 4), p, 40) for p in pcs)
+        d = min(ctx.beats_per_bar, ctx.end_beat - t)
+        tune = [n.pitch for n in lead if n.start < t + d - 0.05 and n.end > t + 0.05]
+        for p in pcs:
+            options = [q for q in (p, p - 12, p + 12) if lo <= q <= hi]
+            fine = [q for q in options if not any(abs(q - m) in (1, 13) for m in tune)]
+            if fine:
+                out.append(Note(t, round(d * 0.99, 4), fine[0], 40))
         t += d
     return out
 
