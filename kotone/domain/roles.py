@@ -41,7 +41,7 @@ ROLES: dict[str, RoleInfo] = {r.name: r for r in (
     RoleInfo("harmony", 1, 5, 3, 3.0, True, True, ("harmony", "density")),
     RoleInfo("bass", 2, 4, 2, 1.0, True, True, ("harmony",)),
     RoleInfo("drums", 3, 0, 1, 0.36, False, False, ("rhythm",)),
-    RoleInfo("percussion", 4, 2, 8, 0.3, False, False, ()),
+    RoleInfo("percussion", 4, 8, 8, 0.3, True, False, ()),  # a tuned drum (taiko): tuned last, clear of all
     RoleInfo("pad", 5, 6, 4, 5.5, True, True, ()),
     RoleInfo("counter", 6, 3, 6, 0.8, True, True, ()),
     RoleInfo("texture", 7, 7, 7, 0.5, True, False, ()),

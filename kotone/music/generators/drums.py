@@ -140,7 +140,7 @@ class RulePercussion:
         steps = int(round(ctx.beats_per_bar * 4))
         meter = "6/8" if ctx.compound else "3/4" if steps == 12 else "4/4"
         vel = int(np.clip(55 + 55 * ctx.emotion.energy, 1, 127))
-        tune = ctx.parts.get("melody", [])
+        tune = [n for role, ns in ctx.parts.items() if role != "drums" for n in ns]  # every pitched part
         out = []
         for bar in range(ctx.bars):
             t0 = ctx.start_beat + bar * ctx.beats_per_bar
@@ -159,7 +159,7 @@ class RulePercussion:
 
     @staticmethod
     def _clear(pitch: int, t: float, tune: list[Note], lo: int, hi: int) -> int | None:
-        """The drum's tuned pitch, or its octave, whichever does not rub against the tune then
+        """The drum's tuned pitch, or its octave, whichever does not rub against the band then
         (None: that stroke rests)."""
         heard = [n.pitch for n in tune if n.start <= t + 0.05 and n.end > t]
         for q in (pitch, pitch - 12, pitch + 12):
