@@ -84,7 +84,7 @@ def plan_song(cards: Mapping[str, Card], seed: int, title: str | None = None) ->
     harmony = HarmonyPlanner(family=style.progression_family, tonic=tonic, scale=scale, cadence_prefs=style.cadence,
                              bpb=bpb, extended=extended, final_seventh=style.final_seventh,
                              blues=style.dominant_sevenths, rng=rng("harmony"),
-                             secondary=float(np.clip((intent.complexity - 50) / 35, 0, 0.8)))
+                             secondary=float(np.clip((intent.complexity - 45) / 35, 0, 0.8)))
     layout = forms.build_form(style.form, tempo, bpb, rng("form"), need_intro=gim.effect == "music_box_intro")
     sections = _plan_sections(layout, harmony, mood, intent, bpb, traces)
     traces.append(_trace("form", f"{style.form.replace('_', '-')} form: "
