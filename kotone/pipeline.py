@@ -72,7 +72,6 @@ def compose(choice: Mapping[str, str], seed: int, commission: Commission | None 
     passes: list[dict] = []
     parts = arrange(plan, passes)
     plan.traces.extend(critic_traces(passes))
-    plan = drop_silent_tracks(plan, parts)
     return finish_song(plan, parts, cards, commission, timings | {"plan": (t1 - t0) * 1000}, t1)
 
 
@@ -101,6 +100,7 @@ def critic_traces(passes: list[dict]) -> list:
 
 def finish_song(plan: SongPlan, parts: Parts, cards: Mapping[str, Card], commission: Commission | None,
                 timings: dict[str, float], t_start: float) -> Song:
+    plan = drop_silent_tracks(plan, parts)
     tracks = humanize(plan, flatten(plan, parts))
     # Everything downstream (measurement, audio, piano roll) reads the MIDI *file*, so what is
     # judged is exactly what is shared and downloaded.
