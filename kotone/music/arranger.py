@@ -24,7 +24,7 @@ from kotone.domain.theory import harmony_scale, scale_pcs
 from kotone.music import phrases
 from kotone.music.generators import generator_for
 from kotone.music.motifs import realize_motif
-from kotone.music.orchestration import LEAD_FLOOR, clamp_band
+from kotone.music.orchestration import LEAD_FLOOR, clamp_band, fit_to_range, program_range
 from kotone.music.placement import close_song, place
 from kotone.music.rhythm import anticipate, anticipation_share
 from kotone.music.types import ChordSpan, EmotionVector, Note, SectionContext
@@ -71,6 +71,9 @@ def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
         lift = REGISTER_LIFT.get(section.melodic_register, 0) + round(VALENCE_LIFT * section.emotion.valence)
         lift = max(lift, LEAD_FLOOR - (lo + hi) // 2)  # a dark section sits lower, its centre never under D4
         lo, hi = clamp_band(lo + lift, hi + lift, track.program)
+        rise = max((s.tonic_shift - section.tonic_shift for s in plan.sections if s.repeat_of == section.section_id),
+                   default=0)
+        hi -= max(0, rise)  # room for a later key change to lift this tune
     style = style_of(plan.cards["style"])
     ev = section.emotion
     return SectionContext(
@@ -149,7 +152,8 @@ def _repeat(plan: SongPlan, index: int, source_parts: dict[str, list[Note]]) -> 
             and section.chords == src.chords and shift == 0)
     if same:
         return moved
-    tune = {"melody": moved["melody"]} if "melody" in moved else {}
+    lead = plan.track("melody")
+    tune = {"melody": fit_to_range(moved["melody"], *program_range(lead.program))} if "melody" in moved and lead else {}
     return _generate_roles(plan, index, {}, fixed=tune)
 
 

@@ -67,7 +67,9 @@ class HarmonyPlanner:
         self.tonic, self.scale, self.bpb = tonic, scale, bpb
         self.cadence = cadence_chord(scale, cadence_prefs)
         self.extended, self.final_seventh, self.blues = extended, final_seventh, blues
-        self.secondary = secondary  # share of dominants approached by their own dominant (V/V)
+        # share of dominants approached by their own dominant (V/V); never under a pentatonic
+        # tune, which has no tone for its raised third
+        self.secondary = secondary if len(SCALES[scale]) == 7 else 0.0
         self.rng = rng
         self.offset = int(rng.integers(0, 1000))
         self._count = 0

@@ -190,8 +190,9 @@ def realize_motif(motif: Motif, use: MotifUse, ctx: SectionContext, vel: int) ->
 
 
 def place_in_register(raw: list[tuple[float, float, int]], lo: int, hi: int) -> list[tuple[float, float, int]]:
-    """The whole idea moved by octaves to fit [lo, hi]; a note that still sticks out more than a
-    minor third takes the octave nearest the note before it (the contour's shape survives)."""
+    """The whole idea moved by octaves to fit [lo, hi]; a note that still sticks out (more than a
+    minor third below, or at all above) takes the octave nearest the note before it (the
+    contour's shape survives)."""
     if not raw:
         return raw
     top, bottom = max(p for _, _, p in raw), min(p for _, _, p in raw)
@@ -203,9 +204,9 @@ def place_in_register(raw: list[tuple[float, float, int]], lo: int, hi: int) -> 
     out: list[tuple[float, float, int]] = []
     for t, d, p in raw:
         p += move
-        if not lo - 3 <= p <= hi + 3:
+        if not lo - 3 <= p <= hi:
             ref = out[-1][2] if out else (lo + hi) // 2
-            cands = [q for q in (p - 24, p - 12, p + 12, p + 24) if lo - 3 <= q <= hi + 3] or [fit_pitch(p, lo, hi)]
+            cands = [q for q in (p - 24, p - 12, p + 12, p + 24) if lo - 3 <= q <= hi] or [fit_pitch(p, lo, hi)]
             p = min(cands, key=lambda q: abs(q - ref))
         out.append((t, d, p))
     return out
