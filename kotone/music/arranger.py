@@ -30,7 +30,7 @@ from kotone.music.rhythm import anticipate, anticipation_share
 from kotone.music.types import ChordSpan, EmotionVector, Note, SectionContext
 
 REGISTER_LIFT = {"mid_high": 3, "high": 6, "mid": 0, "mid_low": -3, "low": -6}
-VALENCE_LIFT = 5  # semitones the lead rises (falls) at full valence
+VALENCE_LIFT = 8  # semitones the lead rises (falls) at full valence
 
 Parts = dict[str, dict[str, list[Note]]]  # section_id -> track role -> notes
 
@@ -69,11 +69,13 @@ def section_context(plan: SongPlan, section: SectionSpec, track: TrackSpec,
     lo, hi = track.low, track.high
     if track.role == "melody":
         lift = REGISTER_LIFT.get(section.melodic_register, 0) + round(VALENCE_LIFT * section.emotion.valence)
-        lift = max(lift, LEAD_FLOOR - (lo + hi) // 2)  # a dark section sits lower, its centre never under D4
+        lift = max(lift, LEAD_FLOOR - (lo + hi) // 2)  # a dark section sits lower, its centre never under C4
         lo, hi = clamp_band(lo + lift, hi + lift, track.program)
         rise = max((s.tonic_shift - section.tonic_shift for s in plan.sections if s.repeat_of == section.section_id),
                    default=0)
-        hi -= max(0, rise)  # room for a later key change to lift this tune
+        if rise > 0:  # room for a later key change to lift this tune
+            hi -= rise
+            lo = max(program_range(track.program)[0], min(lo, hi - 12))
     style = style_of(plan.cards["style"])
     ev = section.emotion
     return SectionContext(

@@ -30,7 +30,7 @@ TEXTURE_REGISTER = {"music_box_intro": (72, 96), "rain": (79, 96), "birdsong": (
 BITCRUSH_LEAD = 80
 REGISTER_SHIFT_SHARE = 0.5  # how much of an instrument card's octave shift its lead line takes
 LEAD_SPAN = (-5, 9)  # the lead's band around its centre, semitones
-LEAD_FLOOR, LEAD_CEILING = 62, 84  # the lead's centre stays where a tune sings (D4-C6)
+LEAD_FLOOR, LEAD_CEILING = 60, 84  # the lead's centre stays where a tune sings (C4-C6)
 PREFER_PENALTY = 25.0
 # How much each dimension leans on timbre when choosing among idiomatic candidates
 ORCHESTRATION_FOCUS = {"warmth": 1.3, "acousticness": 0.8, "brightness": 0.4, "nostalgia": 1.6}

@@ -43,6 +43,11 @@ def lead_cap(lead: list[Note], t0: float, t1: float, default: int) -> int:
     return default
 
 
+def free_ceiling(ctx: SectionContext) -> int:
+    """Where the chords may reach when no tune is near (an intro): higher in a brighter section."""
+    return min(ctx.register[1], int(round(66 + 6 * ctx.emotion.valence)))
+
+
 def lead_sounds(lead: list[Note], t0: float, t1: float) -> bool:
     return any(n.start < t1 - 0.02 and n.end > t0 + 0.02 for n in lead)
 
@@ -67,6 +72,7 @@ class RuleHarmony:
     def generate(self, ctx: SectionContext, rng: np.random.Generator) -> list[Note]:
         lead = ctx.parts.get("melody", [])
         vel = int(40 + 45 * ctx.emotion.energy)
+        self.ceiling = free_ceiling(ctx)
         comp = self.comp
         if ctx.density < 0.3 and comp in ("stabs", "strum", "bossa", "charleston"):
             comp = "block"
@@ -86,7 +92,7 @@ class RuleHarmony:
              lead: list[Note], prev: list[int] | None) -> tuple[list[Note], list[int] | None]:
         lo, hi = ctx.register
         if comp in ("arpeggio", "alberti"):
-            cap = lead_cap(lead, t0, t0 + length, hi)
+            cap = lead_cap(lead, t0, t0 + length, self.ceiling)
             voicing = voice_under(ch.pcs, cap, lo, hi, prev, lean=False)
             return self._broken(comp, voicing, t0, length, vel, ctx), voicing
         if comp == "pad" or ctx.density < 0.2:
@@ -98,7 +104,7 @@ class RuleHarmony:
         out: list[Note] = []
         for s, d in hits:
             a, b = t0 + s, t0 + min(s + d, length)
-            voicing = voice_under(ch.pcs, lead_cap(lead, a, b, hi), lo, hi, prev,
+            voicing = voice_under(ch.pcs, lead_cap(lead, a, b, self.ceiling), lo, hi, prev,
                                   lean=lead_sounds(lead, a, b))
             prev = voicing
             soft = SOFT.get(comp, 0) + (6 if s % 1.0 else 0)
@@ -136,7 +142,7 @@ class RulePad:
         prev = None
         out = []
         for ch in ctx.chords:
-            cap = lead_cap(lead, ch.start, ch.end, hi)
+            cap = lead_cap(lead, ch.start, ch.end, free_ceiling(ctx))
             voicing = voice_under(ch.pcs, min(cap, 67), lo, hi, prev, lean=True)
             prev = voicing
             out.extend(Note(ch.start, round(ch.dur * 0.99, 4), p, vel) for p in voicing)
