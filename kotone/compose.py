@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from kotone.assets import load_book
     from kotone.pipeline import compose, write_song_files
     from kotone.render.audio import render_audio
+    from kotone.studio import AUDIO_MAX_S
 
     try:
         choice = parse_cards(args.cards)
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         song = compose(choice, args.seed, commission)
         args.out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        audio = render_audio(song.midi, args.out, fx=song.plan.audio_fx, fmt="wav" if args.wav else "auto")
+        audio = render_audio(song.midi, args.out, fx=song.plan.audio_fx, fmt="wav" if args.wav else "auto",
+                             max_seconds=AUDIO_MAX_S)
         song.timings_ms["render"] = (time.perf_counter() - t0) * 1000
         from kotone.render.roll import render_song_roll
 

@@ -20,6 +20,7 @@ from kotone.store.gallery import Gallery, SongEntry
 from kotone.store.hub_sync import HubMirror
 
 AUDIO_TIMEOUT_S = 20.0
+AUDIO_MAX_S = 150.0  # songs run 45-120 s (kotone.music.form), plus the release tail
 
 
 @dataclass
@@ -37,7 +38,8 @@ def render_files(song: Song, out_dir: Path, *, with_images: bool = True) -> dict
     mid = out_dir / "song.mid"
     song.midi.write(str(mid))
     files["song.mid"] = mid
-    audio = render_audio(song.midi, out_dir, stem="song", fx=song.plan.audio_fx, timeout_s=AUDIO_TIMEOUT_S)
+    audio = render_audio(song.midi, out_dir, stem="song", fx=song.plan.audio_fx, timeout_s=AUDIO_TIMEOUT_S,
+                         max_seconds=AUDIO_MAX_S)
     files[audio.path.name] = audio.path
     song.timings_ms["render_audio"] = (time.perf_counter() - t0) * 1000
     song.timings_ms["audio_s"] = audio.duration_s * 1000

@@ -199,3 +199,16 @@ def test_the_comping_strikes_at_most_two_chords_a_beat_and_stays_under_the_tune(
     for n in played["harmony"]:
         over = [m.pitch for m in lead if m.start < n.end - 0.01 and m.end > n.start + 0.01]
         assert not over or n.pitch < min(over), (style, n)
+
+
+def test_the_longest_songs_still_render(tmp_path):
+    """Songs run up to 120 s; the audio renderer is given room for them (and their tail)."""
+    from kotone.music.form import MAX_SECONDS
+    from kotone.studio import AUDIO_MAX_S, render_files
+
+    assert MAX_SECONDS + 10 <= AUDIO_MAX_S
+    song = max((compose({**FOLK, "style": "style_ambient", "mood": "mood_calm"}, s) for s in range(3)),
+               key=lambda s: s.duration_s)
+    assert song.duration_s > 75
+    files = render_files(song, tmp_path, with_images=False)
+    assert any(name.startswith("song.") and name != "song.mid" for name in files)
