@@ -20,7 +20,7 @@ from kotone.assets import load_catalog
 from kotone.domain.cards import StyleMusic
 from kotone.domain.plan import SectionSpec, SongPlan, TrackSpec
 from kotone.domain.roles import GEN_ORDER, ROLES
-from kotone.domain.theory import harmony_scale, scale_pcs
+from kotone.domain.theory import harmony_scale, nearest_pitch, scale_pcs
 from kotone.music import phrases
 from kotone.music.generators import generator_for
 from kotone.music.motifs import realize_motif
@@ -178,6 +178,19 @@ def melody_frame(plan: SongPlan, section: SectionSpec, ctx: SectionContext) -> t
     return locked, spans
 
 
+def downbeat_roots(ctx: SectionContext) -> list[Note]:
+    """A root on every downbeat, fixed for a bass expert to play between (a bar never waits
+    for its bass)."""
+    lo, hi = ctx.register
+    center = min(hi - 5, (lo + hi) // 2 - 2)
+    vel = int(55 + 45 * ctx.emotion.energy)
+    out = []
+    for b in range(ctx.bars):
+        t = ctx.start_beat + b * ctx.beats_per_bar
+        out.append(Note(t, 1.0, nearest_pitch(ctx.chord_at(t).root_pc, center, lo, hi), vel))
+    return out
+
+
 def theme_for_intro(plan: SongPlan, section: SectionSpec, ctx: SectionContext) -> list[Note]:
     """The main theme's idea over the intro's chords (the music box's prelude)."""
     from kotone.domain.plan import MotifUse
@@ -215,6 +228,8 @@ def _generate_roles(plan: SongPlan, index: int, attempts: dict[str, int], keep: 
             ctx.motif_notes, ctx.fill_spans = melody_frame(plan, section, ctx)
         elif role == "texture" and "music_box_intro" in plan.effects:
             ctx.motif_notes = theme_for_intro(plan, section, ctx)
+        elif role == "bass" and track.generator != "rule":
+            ctx.motif_notes = downbeat_roots(ctx)
         notes = clip_to_section(generator_for(track, plan).generate(ctx, rng), ctx)
         if role == "melody":
             notes = keep_in_spans(notes, ctx)
