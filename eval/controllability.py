@@ -21,7 +21,7 @@ from scipy.stats import spearmanr
 from kotone.assets import load_catalog
 from kotone.domain.cards import SLOTS
 from kotone.domain.params import DIMS
-from kotone.domain.theory import scale_pcs
+from kotone.domain.theory import harmony_scale, scale_pcs
 from kotone.music import harmony_check as hc
 from kotone.pipeline import compose
 
@@ -29,9 +29,17 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def plan_scales(plan):
-    """scale_at(t) from the plan: each section's own scale (a key change shifts it)."""
+    """scale_at(t) from the plan: the pitch classes in force in each section (a key change
+    shifts them): its scale, the seven-tone scale its chords come from (a pentatonic tune's
+    parent), and its chords' own tones (a minor key's dominant, a blues IV7)."""
     spb = 60.0 / plan.tempo_bpm
-    spans = [(s.start_beat * spb, set(scale_pcs(*plan.section_scale(s)))) for s in plan.sections]
+
+    def in_force(s) -> set[int]:
+        tonic, scale = plan.section_scale(s)
+        chords = {(p + s.tonic_shift) % 12 for c in s.chords for p in c.pcs}
+        return set(scale_pcs(tonic, scale)) | set(scale_pcs(tonic, harmony_scale(scale))) | chords
+
+    spans = [(s.start_beat * spb, in_force(s)) for s in plan.sections]
 
     def scale_at(t: float) -> set[int]:
         current = spans[0][1]

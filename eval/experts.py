@@ -558,6 +558,9 @@ def main(argv: list[str] | None = None) -> None:
             "total_model_bytes": card["total_model_bytes"],
             "compose": card.get("compose"),
         }
+        old = out / "selection.json"
+        if old.exists():  # the idiom rules are written by hand, with their reasons: keep them
+            sel["idiom_rules"] = json.loads(old.read_text()).get("idiom_rules", {})
         (out / "selection.json").write_text(json.dumps(sel, indent=2))
         write_model_cards(card, out)
         print(f"wrote {out / 'selection.json'} and {out / 'report.json'}")

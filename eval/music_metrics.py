@@ -288,3 +288,121 @@ def note_density(notes: Sequence[Note], beats: float) -> float:
 def perplexity(mean_nll_nats: float) -> float:
     """exp(mean negative log-likelihood per token in nats)."""
     return float(math.exp(mean_nll_nats))
+
+
+# ---------------------------------------------------------------- what a listener hears
+# Each takes notes in beats; every function applies unchanged to generated songs and to the
+# real corpora (see eval/music.py, which prints them side by side).
+
+
+def sounding_at(notes: Sequence[Note], t: float) -> list[Note]:
+    return [n for n in notes if n.start <= t + _EPS < n.end]
+
+
+def lead_top_share(lead: Sequence[Note], others: Sequence[Note], step: float = 0.25) -> float:
+    """Share (0-1) of the time the lead sounds (sampled every ``step`` beats) in which no other
+    part sounds above it. No lead -> 0.0; nothing else ever sounding -> 1.0."""
+    if not lead:
+        return 0.0
+    lead_arr = np.array([(n.start, n.end, n.pitch) for n in lead], dtype=float)
+    times = np.arange(lead_arr[:, 0].min(), lead_arr[:, 1].max(), step) + step / 2
+    on = (lead_arr[None, :, 0] <= times[:, None]) & (times[:, None] < lead_arr[None, :, 1])
+    lead_top = np.where(on, lead_arr[None, :, 2], -1.0).max(axis=1)
+    heard = lead_top >= 0
+    if not heard.any():
+        return 0.0
+    if not others:
+        return 1.0
+    oth = np.array([(n.start, n.end, n.pitch) for n in others], dtype=float)
+    o_on = (oth[None, :, 0] <= times[:, None]) & (times[:, None] < oth[None, :, 1])
+    rival = np.where(o_on, oth[None, :, 2], -1.0).max(axis=1)
+    return float(np.mean(lead_top[heard] >= rival[heard]))
+
+
+def bar_contents(notes: Sequence[Note], beats_per_bar: float, origin: float = 0.0,
+                 relative_to: int = 0) -> dict[int, tuple[tuple[float, int], ...]]:
+    """bar index -> its notes as (onset within the bar on the 16th grid, pitch - ``relative_to``),
+    highest note of simultaneous onsets only. Onsets are read to the nearest sixteenth, as a
+    listener hears a played (swung, loosely timed) rhythm as the written one."""
+    bars: dict[int, dict[float, int]] = {}
+    for n in notes:
+        q = round((n.start - origin) * 4) / 4
+        b = int(np.floor(q / beats_per_bar + 1e-6))
+        off = round(q - b * beats_per_bar, 2)
+        cur = bars.setdefault(b, {})
+        cur[off] = max(cur.get(off, -1), n.pitch - relative_to)
+    return {b: tuple(sorted(d.items())) for b, d in bars.items()}
+
+
+def bar_recurrence(notes: Sequence[Note], beats_per_bar: float, origin: float = 0.0) -> float:
+    """Share (0-1) of the melody's non-empty bars that repeat an earlier bar exactly (same
+    onsets, same pitches). Essen and O'Neill tunes, repeats played, sit around a third to a half."""
+    bars = bar_contents(notes, beats_per_bar, origin)
+    seen: set = set()
+    hits = 0
+    for b in sorted(bars):
+        hits += bars[b] in seen
+        seen.add(bars[b])
+    return hits / len(bars) if bars else 0.0
+
+
+def _relative(content: tuple[tuple[float, int], ...], base: int) -> tuple[tuple[float, int], ...]:
+    return tuple((o, p - base) for o, p in content)
+
+
+def section_returns(notes: Sequence[Note], beats_per_bar: float, origin: float = 0.0, window: int = 4,
+                    min_gap: int = 4) -> bool:
+    """True when some ``window`` bars come back later (at least ``min_gap`` bars on), at least
+    ``window``-1 of them identical up to one common transposition and with six notes or more:
+    a chorus or an A strain that returns, as opposed to a two-bar idea restated inside a phrase."""
+    bars = bar_contents(notes, beats_per_bar, origin)
+    if not bars:
+        return False
+    last = max(bars)
+
+    def win(i: int) -> list[tuple[tuple[float, int], ...] | None]:
+        return [bars.get(i + k) for k in range(window)]
+
+    for j in range(min_gap, last - window + 2):
+        wj = win(j)
+        if sum(len(c) for c in wj if c) < 6:
+            continue
+        base_j = next((c[0][1] for c in wj if c), 0)
+        for i in range(0, j - min_gap + 1):
+            wi = win(i)
+            base_i = next((c[0][1] for c in wi if c), 0)
+            same = sum(1 for a, b in zip(wi, wj, strict=True)
+                       if a and b and _relative(a, base_i) == _relative(b, base_j))
+            if same >= window - 1:
+                return True
+    return False
+
+
+CADENCE_NAMES = {7: "V-I", 5: "IV-I", 10: "bVII-I", 1: "bII-I", 8: "bVI-I", 2: "II-I", 0: "I-I"}
+
+
+def ending(melody: Sequence[Note], bass: Sequence[Note], tonic_pc: int, chord_roots: Sequence[int]) -> dict:
+    """How a piece ends: the last melody note on the tonic and how long it is held (beats),
+    the bass's last note on the tonic, and the cadence (root of the chord before the final
+    chord, relative to the final root)."""
+    out: dict = {"tonic": 0.0, "held_beats": 0.0, "bass_tonic": float("nan"), "cadence": "-"}
+    if melody:
+        last_start = max(n.start for n in melody)
+        last = max((n for n in melody if n.start == last_start), key=lambda n: n.pitch)
+        out["tonic"] = float(last.pitch % 12 == tonic_pc % 12)
+        out["held_beats"] = float(last.dur)
+    if bass:
+        last_start = max(n.start for n in bass)
+        out["bass_tonic"] = float(min(n.pitch for n in bass if n.start == last_start) % 12 == tonic_pc % 12)
+    roots = [r for i, r in enumerate(chord_roots) if i == 0 or r != chord_roots[i - 1]]
+    if len(roots) >= 2:
+        out["cadence"] = CADENCE_NAMES.get((roots[-2] - roots[-1]) % 12, "other")
+    return out
+
+
+def melody_overlap(a: Sequence[Note], b: Sequence[Note], beats_per_bar: float, tonic_a: int, tonic_b: int) -> float:
+    """Share (0-1) of song A's non-empty melody bars that also occur somewhere in song B, each
+    bar read relative to its song's tonic (the same tune in another key still counts)."""
+    bars_a = bar_contents(a, beats_per_bar, relative_to=tonic_a)
+    bars_b = set(bar_contents(b, beats_per_bar, relative_to=tonic_b).values())
+    return sum(c in bars_b for c in bars_a.values()) / len(bars_a) if bars_a else 0.0

@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
             r = rows[cmd]
             for d, sec in zip(diff["sections"], song.plan.sections, strict=True):
                 if sec.section_type in kinds:
-                    a, b = d["measured"][dim]
-                    r["right_way"] += (b - a) * sign > 0
+                    if d["measured"] is not None:  # a targeted section that came out unchanged did not move
+                        a, b = d["measured"][dim]
+                        r["right_way"] += (b - a) * sign > 0
                     r["targeted"] += 1
                 else:
                     r["kept"] += not d["changed"]

@@ -74,6 +74,16 @@ def compose(choice: Mapping[str, str], seed: int, commission: Commission | None 
     return finish_song(plan, parts, cards, commission, timings | {"plan": (t1 - t0) * 1000}, t1)
 
 
+def drop_silent_tracks(plan: SongPlan, parts: Parts) -> SongPlan:
+    """A track that ended up with no notes leaves the plan, so ``plan.tracks`` stays exactly
+    the MIDI file's tracks, in order."""
+    sounding = {role for sec in parts.values() for role, notes in sec.items() if notes}
+    silent = [t for t in plan.tracks if t.role not in sounding]
+    if not silent:
+        return plan
+    return plan.model_copy(update={"tracks": [t for t in plan.tracks if t.role in sounding]})
+
+
 def critic_traces(passes: list[dict]) -> list:
     from kotone.domain.plan import IntentTrace, TraceFactor
 
@@ -89,6 +99,7 @@ def critic_traces(passes: list[dict]) -> list:
 
 def finish_song(plan: SongPlan, parts: Parts, cards: Mapping[str, Card], commission: Commission | None,
                 timings: dict[str, float], t_start: float) -> Song:
+    plan = drop_silent_tracks(plan, parts)
     tracks = humanize(plan, flatten(plan, parts))
     # Everything downstream (measurement, audio, piano roll) reads the MIDI *file*, so what is
     # judged is exactly what is shared and downloaded.

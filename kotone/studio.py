@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 AUDIO_TIMEOUT_S = 20.0
 COACH_BUDGET_S = 3.0  # wall-clock cap on the coaching's real compositions (a safety net)
 _CACHE_SIZE = 48
+AUDIO_MAX_S = 150.0  # songs run 45-120 s (kotone.music.form), plus the release tail
 
 
 @dataclass
@@ -109,7 +110,8 @@ def render_song(song: Song, out_dir: Path, *, fmt: str = "auto", with_images: bo
     mid = out_dir / "song.mid"
     song.midi.write(str(mid))
     files["song.mid"] = mid
-    audio = render_audio(song.midi, out_dir, stem="song", fx=song.plan.audio_fx, timeout_s=AUDIO_TIMEOUT_S, fmt=fmt)
+    audio = render_audio(song.midi, out_dir, stem="song", fx=song.plan.audio_fx, timeout_s=AUDIO_TIMEOUT_S,
+                         max_seconds=AUDIO_MAX_S, fmt=fmt)
     files[audio.path.name] = audio.path
     song.timings_ms["render_audio"] = (time.perf_counter() - t0) * 1000
     song.timings_ms["synth"] = audio.synth_s * 1000

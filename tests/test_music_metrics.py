@@ -88,3 +88,45 @@ def test_ngram_memorization_checks() -> None:
 def test_compression_ratio_orders_repetition() -> None:
     assert mm.compression_ratio([1, 2] * 50) > mm.compression_ratio(list(range(100)))
     assert mm.perplexity(0.0) == 1.0
+
+
+# ---------------------------------------------------------------- listener metrics (known answers)
+
+from eval import music_metrics as lm  # noqa: E402
+from kotone.music.types import Note as _N  # noqa: E402
+
+
+def _bar(start, pitches, step=1.0, dur=0.9):
+    return [_N(start + i * step, dur, p, 80) for i, p in enumerate(pitches)]
+
+
+def test_bar_recurrence_counts_exact_repeats_only():
+    a, b = [60, 62, 64, 65], [67, 65, 64, 62]
+    tune = _bar(0, a) + _bar(4, b) + _bar(8, a) + _bar(12, [p + 2 for p in a])
+    assert lm.bar_recurrence(tune, 4) == 0.25  # bar 3 repeats bar 1; bar 4 is a sequence, not a repeat
+
+
+def test_section_returns_needs_a_four_bar_return():
+    bars = [[60, 62, 64, 65], [67, 65, 64, 62], [60, 64, 67, 72], [71, 67, 62, 60]]
+    first = [n for k, b in enumerate(bars) for n in _bar(4 * k, b)]
+    other = [n for k, b in enumerate(bars) for n in _bar(16 + 4 * k, [p - 5 + k for p in b])]
+    again = [n for k, b in enumerate(bars) for n in _bar(32 + 4 * k, [p + 2 for p in b])]  # key change
+    assert lm.section_returns(first + other + again, 4)
+    assert not lm.section_returns(first + other, 4)
+
+
+def test_lead_top_share():
+    lead = _bar(0, [72, 74, 76, 77])
+    under = _bar(0, [60, 62, 64, 65])
+    over = _bar(0, [60, 62, 80, 81])
+    assert lm.lead_top_share(lead, under) == 1.0
+    assert lm.lead_top_share(lead, over) == 0.5
+
+
+def test_ending_and_overlap():
+    tune = _bar(0, [64, 62]) + [_N(2, 2.0, 60, 80)]
+    e = lm.ending(tune, [_N(2, 2, 36, 80)], 0, [7, 0])
+    assert e == {"tonic": 1.0, "held_beats": 2.0, "bass_tonic": 1.0, "cadence": "V-I"}
+    same_in_d = [_N(n.start, n.dur, n.pitch + 2, 80) for n in tune]
+    assert lm.melody_overlap(tune, same_in_d, 4, 0, 2) == 1.0  # the same tune in another key
+    assert lm.melody_overlap(tune, _bar(0, [65, 67, 69]), 4, 0, 0) == 0.0

@@ -48,10 +48,27 @@ Groove = Literal[
 ]
 DrumKit = Literal["standard", "brush", "jazz", "room", "electronic", "808", "hand", "none"]
 ProgressionFamily = Literal[
-    "pop", "jazz", "folk", "modal", "blues", "cinematic", "ambient", "minimal"
+    "pop", "jazz", "folk", "modal", "blues", "cinematic", "ambient", "minimal", "baroque"
 ]
-BassStyle = Literal["root", "root_fifth", "walking", "pedal", "arpeggio", "octave", "syncopated"]
-CompStyle = Literal["block", "arpeggio", "strum", "pad", "stabs", "alberti"]
+# "free": no fixed figure (the bass expert may play it); the rest are rule figures
+BassStyle = Literal["free", "root", "root_fifth", "walking", "pedal", "arpeggio", "octave", "syncopated",
+                    "oompah", "bossa", "jig"]
+CompStyle = Literal["block", "arpeggio", "strum", "pad", "stabs", "alberti", "waltz", "offbeat", "bossa", "jig",
+                    "charleston"]
+FormName = Literal["verse_chorus", "aabb", "aaba", "blues12"]
+# the chord before the final tonic, in order of preference (the first one the scale has wins)
+CadenceChord = Literal["V", "IV", "bVII", "bII", "iv", "v", "bVI"]
+Orchestra = Literal["lounge", "folk", "parlour", "nursery", "brass_band", "latin", "celtic", "japanese", "chip",
+                    "blues", "desert", "jazz", "electronic", "ambient", "chamber", "orchestral"]
+# Each style card names its defining idioms; kotone.music.idioms holds one measured check per name.
+Idiom = Literal[
+    "verse_chorus_form", "aabb_strains", "aaba_form", "twelve_bar_blues",
+    "compound_meter", "dotted_quarter_comp", "waltz_comp", "oom_pah", "walking_bass", "bossa_groove",
+    "four_on_the_floor", "swing_eighths", "straight_eighths", "pedal_bass", "octave_bass", "alternating_bass",
+    "syncopated_bass", "arpeggiated_comp", "halftime_groove", "backbeat", "final_seventh",
+    "authentic_cadence", "plagal_cadence", "modal_cadence", "phrygian_cadence", "culture_percussion",
+    "pentatonic_melody", "no_drums",
+]
 Meter = Literal["4/4", "3/4", "6/8"]
 Articulation = Literal["legato", "normal", "staccato"]
 Effect = Literal[
@@ -94,6 +111,43 @@ class StyleMusic(_Strict):
     scales: ScaleChoice
     bass_style: BassStyle
     comp_style: CompStyle
+    form: FormName = "verse_chorus"
+    cadence: list[CadenceChord] = Field(default_factory=lambda: ["V", "IV"], min_length=1)
+    melody_grid: float = Field(0.25, description="shortest melody note value in beats (0.5 = eighths)")
+    swings: bool = Field(False, description="whether the style's eighths may swing")
+    final_seventh: bool = Field(False, description="whether the final tonic chord keeps a 7th/6th")
+    dominant_sevenths: bool = False
+    orchestra: Orchestra = "folk"
+    percussion: list[int] = Field(default_factory=list, description="pitched GM percussion programs (taiko ...)")
+    idioms: list[Idiom] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _idioms_match_music(self) -> StyleMusic:
+        needs = {
+            "compound_meter": self.meter == "6/8" and self.melody_grid == 0.5,
+            "waltz_comp": self.meter == "3/4" and self.comp_style == "waltz",
+            "walking_bass": self.bass_style == "walking",
+            "oom_pah": self.bass_style == "oompah" and self.comp_style == "offbeat",
+            "bossa_groove": self.bass_style == "bossa" and self.comp_style == "bossa",
+            "swing_eighths": self.swings,
+            "straight_eighths": not self.swings,
+            "twelve_bar_blues": self.form == "blues12" and self.dominant_sevenths,
+            "aabb_strains": self.form == "aabb",
+            "aaba_form": self.form == "aaba",
+            "verse_chorus_form": self.form == "verse_chorus",
+            "final_seventh": self.final_seventh,
+            "culture_percussion": bool(self.percussion),
+            "pedal_bass": self.bass_style == "pedal",
+            "octave_bass": self.bass_style == "octave",
+            "dotted_quarter_comp": self.comp_style == "jig",
+            "no_drums": self.drum_kit == "none",
+        }
+        wrong = [i for i in self.idioms if not needs.get(i, True)]
+        if wrong:
+            raise ValueError(f"style idioms {wrong!r} disagree with the style's own music fields")
+        if self.melody_grid not in (0.25, 0.5):
+            raise ValueError(f"melody_grid must be 0.25 or 0.5 beats, got {self.melody_grid!r}")
+        return self
 
     @field_validator("tempo_range")
     @classmethod
@@ -109,6 +163,8 @@ class InstrumentMusic(_Strict):
 
     programs: dict[Role, list[int]]
     register_shift: int = Field(0, ge=-12, le=12, description="semitones added to the lead")
+    keys: list[int] = Field(default_factory=list, description="tonic pitch classes the instrument plays "
+                            "best in (empty: any)")
 
     @field_validator("programs")
     @classmethod
@@ -120,6 +176,13 @@ class InstrumentMusic(_Strict):
             bad = [p for p in progs if not 0 <= p <= 127]
             if bad:
                 raise ValueError(f"GM programs must be 0-127, got {bad!r} for {role!r}")
+        return v
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_ok(cls, v: list[int]) -> list[int]:
+        if any(not 0 <= k <= 11 for k in v):
+            raise ValueError(f"keys are pitch classes 0-11, got {v!r}")
         return v
 
 

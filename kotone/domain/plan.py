@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kotone.domain.params import Params
+from kotone.domain.roles import RoleName
 
 SectionType = Literal["intro", "verse", "chorus", "bridge", "outro"]
 Transformation = Literal[
@@ -26,11 +27,27 @@ Transformation = Literal[
     "simplify",
 ]
 Register = Literal["low", "mid_low", "mid", "mid_high", "high"]
-REGISTER_CENTER: dict[str, int] = {"low": 48, "mid_low": 57, "mid": 64, "mid_high": 71, "high": 79}
+
+
+# Fields that older plans carry and this version no longer reads; dropped on load so the
+# gallery's stored songs still open.
+RETIRED_FIELDS: dict[str, frozenset[str]] = {
+    "SongPlan": frozenset({"chord_extensions"}),
+    "TrackSpec": frozenset({"color"}),
+    "TrackBehavior": frozenset({"enter_bar", "pattern"}),
+}
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_retired(cls, data: object) -> object:
+        retired = RETIRED_FIELDS.get(cls.__name__)
+        if retired and isinstance(data, dict) and retired & data.keys():
+            data = {k: v for k, v in data.items() if k not in retired}
+        return data
 
 
 class EmotionVec(_Model):
@@ -50,8 +67,8 @@ class EmotionVec(_Model):
 
 class Motif(_Model):
     motif_id: str
-    interval_pattern: list[int] = Field(min_length=2, max_length=12)  # scale steps from note 1
-    rhythm_pattern: list[float] = Field(min_length=2, max_length=12)  # durations in beats
+    interval_pattern: list[int] = Field(min_length=2, max_length=32)  # scale steps from note 1
+    rhythm_pattern: list[float] = Field(min_length=2, max_length=32)  # durations in beats
     register_band: Register = "mid"
     anchor_degree: int = Field(1, ge=1, le=7)
     emotional_role: str = "theme"
@@ -100,9 +117,7 @@ class SectionState(_Model):
 
 class TrackBehavior(_Model):
     active: bool = True
-    enter_bar: int = Field(0, ge=0)
     density: float = Field(0.5, ge=0, le=1)
-    pattern: str = ""
 
 
 class SectionSpec(_Model):
@@ -119,18 +134,22 @@ class SectionSpec(_Model):
     tonic_shift: int = Field(0, ge=-6, le=6)  # semitones, for a key change gimmick
     scale: str | None = None  # this section's own scale when a refinement changed its mode
     melodic_register: Register = "mid"
+    # The form: the section's letter ("A", "B", "C"; "I" intro, "O" outro) and, for a section
+    # that brings back an earlier one, that section's id (its tune returns note for note,
+    # transposed by any difference in tonic_shift).
+    label: str = ""
+    repeat_of: str | None = None
 
 
 class TrackSpec(_Model):
     track_id: str
     name: str
-    role: Literal["drums", "bass", "harmony", "melody", "counter", "pad", "texture"]
+    role: RoleName
     program: int = Field(ge=0, le=127)
     is_drum: bool = False
     kit: str | None = None
-    low: int = Field(ge=0, le=127)
+    low: int = Field(ge=0, le=127)  # the lowest and highest pitch the part may play
     high: int = Field(ge=0, le=127)
-    color: str = "#cccccc"
     generator: str = "rule"
 
 
@@ -172,13 +191,14 @@ class SongPlan(_Model):
     bass_style: str
     effects: list[str] = Field(default_factory=list)
     audio_fx: list[str] = Field(default_factory=list)
+    # the mood's articulation of the lead: "staccato" detaches it, "legato" binds it
     articulation: str = "normal"
     # how long pitched notes sound, as a share of their slot (1 = legato, 0.3 = detached)
     legato: float = Field(0.77, ge=0.1, le=1.2)
     # standard deviation of note onsets around the grid, in beats (players' looseness)
     timing_spread: float = Field(0.012, ge=0.0, le=0.05)
     dynamics: tuple[int, int] = (50, 100)
-    chord_extensions: bool = False
+    form: str = ""  # the style's form ("verse_chorus", "aabb", "aaba", "blues12")
     motifs: list[Motif] = Field(default_factory=list)
     sections: list[SectionSpec] = Field(min_length=1)
     tracks: list[TrackSpec] = Field(min_length=1)
@@ -192,6 +212,11 @@ class SongPlan(_Model):
     @property
     def duration_s(self) -> float:
         return self.total_beats * 60.0 / self.tempo_bpm
+
+    @property
+    def end_tonic_pc(self) -> int:
+        """The tonic the song ends on (after any key change)."""
+        return (self.tonic_pc + self.sections[-1].tonic_shift) % 12
 
     def section(self, section_id: str) -> SectionSpec:
         for s in self.sections:

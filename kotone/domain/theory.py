@@ -28,6 +28,31 @@ SCALES: dict[str, tuple[int, ...]] = {
     "double_harmonic": (0, 1, 4, 5, 7, 8, 11),
 }
 
+# Scales with fewer than seven tones take their chords from a seven-tone parent that
+# contains them (a yo melody over mixolydian chords, an in melody over phrygian ones).
+PARENT_SCALE: dict[str, str] = {
+    "pentatonic_major": "major",
+    "pentatonic_minor": "minor",
+    "blues_minor": "mixolydian",
+    "yo": "mixolydian",
+    "in": "phrygian",
+    "ryukyu": "major",
+}
+
+# Cadence chords (the chord before the final tonic) as (root above the tonic, triad intervals,
+# seventh interval). "V" is the dominant even where the scale's own fifth degree is minor
+# (the raised leading tone of harmonic minor); the others must be in the scale.
+CADENCE_CHORDS: dict[str, tuple[int, tuple[int, int, int], int]] = {
+    "V": (7, (0, 4, 7), 10),
+    "v": (7, (0, 3, 7), 10),
+    "IV": (5, (0, 4, 7), 11),
+    "iv": (5, (0, 3, 7), 10),
+    "bVII": (10, (0, 4, 7), 10),
+    "bII": (1, (0, 4, 7), 11),
+    "bVI": (8, (0, 4, 7), 11),
+}
+CADENCE_DEGREE = {"V": 5, "v": 5, "IV": 4, "iv": 4, "bVII": 7, "bII": 2, "bVI": 6}
+
 # Krumhansl-Kessler key profiles (probe-tone ratings for C major / C minor), the one copy.
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
@@ -93,6 +118,60 @@ QUALITY_SUFFIX = {
 
 def pc_name(pc: int) -> str:
     return NOTE_NAMES[pc % 12]
+
+
+def harmony_scale(scale: str) -> str:
+    """The seven-tone scale the chords of a song in ``scale`` are built from."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; known: {sorted(SCALES)}")
+    return PARENT_SCALE.get(scale, scale)
+
+
+def cadence_chord(scale: str, preferences: list[str] | tuple[str, ...]) -> str:
+    """The first cadence chord in ``preferences`` that ``scale``'s harmony has (``V`` always
+    qualifies); ``V`` when none does."""
+    steps = set(SCALES[harmony_scale(scale)])
+    for name in preferences:
+        root, triad, _ = CADENCE_CHORDS[name]
+        if name == "V" or all((root + i) % 12 in steps for i in triad):
+            return name
+    return "V"
+
+
+def cadence_pcs(tonic_pc: int, name: str, seventh: bool, scale: str | None = None) -> tuple[int, tuple[int, ...], str]:
+    """(root pc, pcs root first, symbol) of a named cadence chord over ``tonic_pc``; its 7th is
+    the scale's own where the scale has one (a dominant's is always the minor 7th)."""
+    root_rel, triad, sev = CADENCE_CHORDS[name]
+    if scale is not None and name != "V":
+        steps = set(SCALES[harmony_scale(scale)])
+        sev = next((s for s in (sev, 21 - sev) if (root_rel + s) % 12 in steps), sev)
+    root = (tonic_pc + root_rel) % 12
+    pcs = [(root + i) % 12 for i in triad] + ([(root + sev) % 12] if seventh else [])
+    minor = triad[1] == 3
+    suffix = ("m" if minor else "") + (("7" if sev == 10 else "maj7") if seventh else "")
+    return root, tuple(pcs), pc_name(root) + suffix
+
+
+def dominant_seventh(tonic_pc: int, degree_rel: int) -> tuple[int, tuple[int, ...], str]:
+    """A dominant seventh chord (root, 3, 5, b7) on the tone ``degree_rel`` semitones above the tonic."""
+    root = (tonic_pc + degree_rel) % 12
+    return root, tuple((root + i) % 12 for i in (0, 4, 7, 10)), pc_name(root) + "7"
+
+
+def chord_scale(scale: tuple[int, ...], chord: tuple[int, ...]) -> tuple[int, ...]:
+    """The melody's scale over one chord: scale tones a semitone from a chord tone that the
+    scale lacks (the raised leading tone of a minor key's dominant, a borrowed flat 7th) give
+    way to that chord tone, so the tune never rubs against its own harmony."""
+    out = set(scale)
+    chord_set = set(chord)
+    for c in chord:
+        if c in out:
+            continue
+        for n in ((c + 1) % 12, (c - 1) % 12):
+            if n not in chord_set:
+                out.discard(n)
+        out.add(c)
+    return tuple(sorted(out))
 
 
 def scale_pcs(tonic_pc: int, scale: str) -> tuple[int, ...]:

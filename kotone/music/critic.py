@@ -1,5 +1,6 @@
-"""Score a generated section on five dimensions against its emotion vector (seed 002's
-iterative refinement): rhythm, harmony, melody, expression, density, each 0-1.
+"""Score a generated section on four dimensions against its emotion vector (seed 002's
+iterative refinement): rhythm, harmony, melody, density, each 0-1. The weakest dimension
+below its threshold sends the roles the ROLES table names for it back for another take.
 """
 
 from __future__ import annotations
@@ -7,12 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 from kotone.domain.plan import SectionSpec
+from kotone.domain.roles import ROLES
 from kotone.music.types import Note, SectionContext
 
-THRESHOLDS = {"rhythm": 0.55, "harmony": 0.7, "melody": 0.6, "expression": 0.5, "density": 0.45}
-# which roles to regenerate when a dimension is the weakest
-REGENERATE = {"rhythm": ("drums",), "harmony": ("bass", "harmony"), "melody": ("melody",),
-              "density": ("harmony", "melody"), "expression": ()}
+THRESHOLDS = {"rhythm": 0.55, "harmony": 0.7, "melody": 0.6, "density": 0.45}
+
+
+def regenerate_roles(dimension: str) -> tuple[str, ...]:
+    """The roles to regenerate when ``dimension`` is the weakest (from the ROLES table)."""
+    return tuple(r for r, info in ROLES.items() if dimension in info.regenerate_for)
 
 
 def _closeness(actual: float, expected: float, tolerance: float) -> float:
@@ -57,17 +61,15 @@ def score_section(section: SectionSpec, ctx: SectionContext, made: dict[str, lis
         scores["melody"] = 1.0
     pitched = [n for r, ns in made.items() if r not in ("drums",) for n in ns]
     if pitched:
-        vel = float(np.mean([n.velocity for n in pitched]))
-        scores["expression"] = _closeness(vel, 40 + 60 * ev.energy, 45)
         per_bar = len(pitched) / bars
         scores["density"] = _closeness(per_bar, 6 + 30 * (0.5 * ev.energy + 0.5 * ev.motion), 30)
     else:
-        scores["expression"] = scores["density"] = 0.0
+        scores["density"] = 0.0
     return {k: round(v, 3) for k, v in scores.items()}
 
 
 def weakest(scores: dict[str, float]) -> tuple[str, float] | None:
     """The dimension furthest below its threshold, or None when every one passes."""
-    gaps = {k: v - THRESHOLDS[k] for k, v in scores.items() if REGENERATE[k]}
+    gaps = {k: v - THRESHOLDS[k] for k, v in scores.items() if regenerate_roles(k)}
     k = min(gaps, key=gaps.get) if gaps else None
     return (k, scores[k]) if k is not None and gaps[k] < 0 else None

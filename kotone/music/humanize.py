@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from kotone.domain.plan import SongPlan
+from kotone.domain.roles import ROLES
 from kotone.music.types import Note
 
 PITCHED_LEGATO_ROLES = ("melody", "counter", "harmony", "bass")
+# the mood's articulation of the lead, on top of the band's legato
+LEAD_ARTICULATION = {"staccato": 0.8, "normal": 1.0, "legato": 1.08}
 
 
 def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[Note]]:
@@ -20,7 +23,7 @@ def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[No
         for n in notes:
             idx = _section_index(plan, n.start)
             if idx not in rngs:
-                rngs[idx] = np.random.default_rng([plan.seed, 99, idx, ROLE_SALT.get(role, 0)])
+                rngs[idx] = np.random.default_rng([plan.seed, 99, idx, ROLES[role].salt])
             res.append(_humanize_note(plan, role, n, rngs[idx]))
         out[role] = res
     if "fade_out" in plan.effects:
@@ -29,9 +32,6 @@ def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[No
         for role, notes in out.items():
             out[role] = [_scale_vel(n, 1.0 - 0.85 * max(0.0, (n.start - t0) / max(1e-6, t1 - t0))) for n in notes]
     return out
-
-
-ROLE_SALT = {"drums": 1, "bass": 2, "harmony": 3, "pad": 4, "melody": 5, "counter": 6, "texture": 7}
 
 
 def _section_index(plan: SongPlan, beat: float) -> int:
@@ -55,7 +55,7 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
         start += plan.swing * 0.5
         dur = max(0.05, dur - plan.swing * 0.5)
     # microtiming: looser when intimate, tighter when driving
-    sd = plan.timing_spread * (0.7 if role == "drums" else 1.0) * (0.6 + ev.intimacy) * (1.2 - 0.6 * ev.motion)
+    sd = plan.timing_spread * (0.7 if role == "drums" else 1.0) * (0.85 + 0.3 * ev.intimacy) * (1.1 - 0.2 * ev.motion)
     start = max(0.0, start + float(rng.normal(0, sd)))
     # velocity: bar-level accent and a phrase arc, range narrower when intimate
     bar_pos = (n.start - sec.start_beat) / plan.beats_per_bar
@@ -64,10 +64,14 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
     vel += spread * (arc - 0.5) + float(rng.normal(0, 3))
     lo, hi = plan.dynamics
     vel = lo + (vel - 1) / 126 * (hi - lo) * 1.25 if role != "drums" else vel
-    # articulation
-    if role in PITCHED_LEGATO_ROLES:
+    # articulation; the song's final notes are held to the end whatever the articulation
+    held_to_end = n.end >= plan.total_beats - 1e-3
+    if role in PITCHED_LEGATO_ROLES and not held_to_end:
         # warm songs are played legato, cool ones detached (notes come in at 0.95 of their slot)
-        dur *= plan.legato / 0.95
+        slot = n.dur / 0.95  # composed notes fill 0.95 of their slot
+        dur = min(slot, dur * plan.legato / 0.95)
+        if role == "melody":  # the lead never rings into its next note
+            dur = min(slot, dur * LEAD_ARTICULATION.get(plan.articulation, 1.0))
     # stay inside the note's own section: sections can then be regenerated independently
     sec_start = sec.start_beat
     sec_end = sec.start_beat + sec.bars * plan.beats_per_bar

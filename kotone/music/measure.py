@@ -160,12 +160,15 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
 def _major_chord_share(pitched: list, spb: float, dur: float) -> float:
     """Duration share of major (vs minor) triads among the chords over the bass, per beat."""
     major = minor = 0
+    if not pitched:
+        return 0.5
+    arr = np.array([(n.start, n.end, n.pitch) for _, n in pitched])
     for b in np.arange(0, dur, spb):
-        sounding = [n for _, n in pitched if n.start <= b + 0.03 and n.end > b + 0.06]
-        if len(sounding) < 3:
+        here = arr[(arr[:, 0] <= b + 0.03) & (arr[:, 1] > b + 0.06), 2]
+        if len(here) < 3:
             continue
-        bass = min(n.pitch for n in sounding) % 12
-        pcs = {n.pitch % 12 for n in sounding}
+        bass = int(here.min()) % 12
+        pcs = {int(p) % 12 for p in here}
         for root in [bass, *sorted(pcs - {bass})]:  # prefer the chord rooted on the bass
             if (root + 7) % 12 in pcs or (root + 6) % 12 not in pcs:
                 if (root + 4) % 12 in pcs and (root + 7) % 12 in pcs:

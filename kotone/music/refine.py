@@ -12,7 +12,7 @@ from kotone.assets import load_catalog
 from kotone.domain.errors import InvalidInputError
 from kotone.domain.plan import EmotionVec, IntentTrace, SongPlan, TraceFactor
 from kotone.domain.refine_words import parse_words
-from kotone.domain.theory import build_chord
+from kotone.domain.theory import build_chord, harmony_scale
 from kotone.music.arranger import Parts, generate_section
 from kotone.music.planner import role_density
 from kotone.music.types import Note
@@ -72,8 +72,8 @@ def apply_refinement(plan: SongPlan, parts: Parts, req: RefineRequest) -> tuple[
     new.traces = [*new.traces, *traces]
     new_parts = {sid: ({r: list(n) for r, n in p.items()}) for sid, p in parts.items()}
     for i, s in enumerate(new.sections):
-        if s.section_id in req.sections:
-            new_parts[s.section_id] = generate_section(new, i)
+        if s.section_id in req.sections:  # in order: a returning chorus brings back its refined source
+            new_parts[s.section_id] = generate_section(new, i, done=new_parts)
     return new, new_parts
 
 
@@ -103,7 +103,7 @@ def _retune_mode(plan: SongPlan, s, scales, bucket: str, traces: list[IntentTrac
     cycle = MODE_PROGRESSIONS[bucket]
     for k, ch in enumerate(s.chords):
         degree = cycle[k % len(cycle)] if k < len(s.chords) - 1 or bucket == "bright" else 1
-        root, pcs, symbol = build_chord(tonic, target, degree, len(ch.pcs) > 3)
+        root, pcs, symbol = build_chord(tonic, harmony_scale(target), degree, len(ch.pcs) > 3)
         ch.degree, ch.root_pc, ch.pcs, ch.symbol = degree, root, list(pcs), symbol
     traces.append(IntentTrace(
         decision_type="scale_choice", section_id=s.section_id,

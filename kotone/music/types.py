@@ -88,12 +88,31 @@ class SectionContext:
     style_family: str  # the style card's progression family, e.g. "folk"
     groove: str  # the style card's groove, e.g. "swing"
     parts: dict[str, list[Note]] = field(default_factory=dict)
-    motif_notes: list[Note] = field(default_factory=list)  # locked notes (melody only)
+    motif_notes: list[Note] = field(default_factory=list)  # locked notes the generator keeps as they are
     complexity: float = 0.5  # 0-1, the song's intended complexity (syncopation, ornament)
+    harmony_pcs: tuple[int, ...] = ()  # the seven-tone scale the chords come from (default: scale_pcs)
+    compound: bool = False  # 6/8: beats group in dotted quarters
+    grid: float = 0.25  # shortest note value (beats) of the lead
+    cells: tuple[tuple[float, ...], ...] = ()  # the tune's bar rhythms, for phrases filled around motifs
+    fill_spans: list[tuple[float, float]] = field(default_factory=list)  # where a melody generator may add notes
+    blue_notes: bool = False  # a blues: the tune's flat 3rd and 7th may rub against the dominant chords
+    final: bool = False  # the song's last section (everything ends together on the tonic)
+    effects: tuple[str, ...] = ()  # the gimmick's effects
+    bass_style: str = ""  # the style's bass figure
 
     @property
     def end_beat(self) -> float:
         return self.start_beat + self.bars * self.beats_per_bar
+
+    def melody_scale_over(self, chord: ChordSpan) -> tuple[int, ...]:
+        """The lead's scale over ``chord``: a seven-tone scale makes room for a chromatic chord
+        tone (``theory.chord_scale``); a pentatonic tune keeps its own five tones, and a blues
+        keeps its blue notes."""
+        from kotone.domain.theory import chord_scale
+
+        if self.blue_notes or len(self.scale_pcs) < 7:
+            return self.scale_pcs
+        return chord_scale(self.scale_pcs, chord.pcs)
 
     def chord_at(self, beat: float) -> ChordSpan:
         for ch in self.chords:

@@ -1,4 +1,4 @@
-"""Piano-roll images of a composed song: tracks in their plan colours, section boundaries."""
+"""Piano-roll images of a composed song: tracks in their role's colour, section boundaries."""
 
 from __future__ import annotations
 
@@ -11,12 +11,20 @@ if TYPE_CHECKING:
     from kotone.pipeline import Song
 
 
+# one colour per track role (the plan's tracks follow the MIDI file's order)
+ROLE_COLORS = {
+    "melody": "#ffb454", "harmony": "#59c2ff", "bass": "#aad94c", "drums": "#f07178", "percussion": "#e6b673",
+    "pad": "#d2a6ff", "counter": "#95e6cb", "texture": "#b8c4d6",
+}
+
+
 def song_track_views(song: Song) -> list[TrackView]:
-    colors = {t.name: t.color for t in song.plan.tracks}
+    roles = [t.role for t in song.plan.tracks]
     views = []
-    for inst in song.midi.instruments:
+    for k, inst in enumerate(song.midi.instruments):
+        role = roles[k] if k < len(roles) else ""
         views.append(TrackView(
-            name=inst.name, color=colors.get(inst.name, "#cccccc"), is_drum=inst.is_drum,
+            name=inst.name, color=ROLE_COLORS.get(role, "#cccccc"), is_drum=inst.is_drum,
             notes=[(n.start, n.end, n.pitch, n.velocity) for n in inst.notes],
         ))
     return views

@@ -49,6 +49,10 @@ class RoleDecoding:
     root_on_change: bool = False
 
 
+# roles whose fixed notes (ctx.motif_notes) the decoder forces: the tune's motifs and
+# cadences, the bass's downbeat roots
+LOCKED_ROLES = ("melody", "bass")
+
 ROLE_DECODING = {
     "melody": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, contour_bias=3.0, max_same_run=3),
     "bass": RoleDecoding(max_poly=1, chord_mask_strong=True, chord_bias_weak=0.7, form_lag=1, contour_bias=5.0,
@@ -135,7 +139,7 @@ def spec_from_context(ctx: SectionContext, vocab: Vocab, role: str) -> DecodeSpe
             max(1, round(n.dur * STEPS_PER_BEAT)),
             n.pitch,
         )
-        for n in (ctx.motif_notes if role == "melody" else [])
+        for n in (ctx.motif_notes if role in LOCKED_ROLES else [])
     ]
     temperature, top_p = sampling_from_emotion(ctx)
     rd = ROLE_DECODING[role]
@@ -179,7 +183,7 @@ def _velocity(ctx: SectionContext, pos: int, steps_per_bar: int, rng: np.random.
 
 def events_to_notes(events: list[Event], ctx: SectionContext, spec: DecodeSpec, rng: np.random.Generator, role: str) -> list[Note]:
     """Decoded events -> notes in song beats; locked notes come back unchanged."""
-    locked_src = sorted(ctx.motif_notes, key=lambda n: (n.start, n.pitch)) if role == "melody" else []
+    locked_src = sorted(ctx.motif_notes, key=lambda n: (n.start, n.pitch)) if role in LOCKED_ROLES else []
     out: list[Note] = list(locked_src)
     gen = sorted((e for e in events if not e.locked), key=lambda e: (e.step, e.pitch))
     onsets = sorted({e.step for e in events})

@@ -4,32 +4,41 @@ from __future__ import annotations
 
 from kotone.domain.plan import SongPlan, TrackSpec
 from kotone.music.generators.bass import RuleBass
-from kotone.music.generators.drums import RuleDrums
+from kotone.music.generators.drums import RuleDrums, RulePercussion
 from kotone.music.generators.harmony import RuleHarmony, RulePad
 from kotone.music.generators.melody import RuleCounter, RuleMelody
 from kotone.music.generators.texture import RuleTexture
 from kotone.music.types import PartGenerator
 
-ROLE_ORDER = ("drums", "bass", "harmony", "pad", "melody", "counter", "texture")
+FAST_ARPEGGIO_STYLES = ("style_chiptune",)
+
+
+def double_time_section(plan: SongPlan) -> str:
+    """The section type a Double Time gimmick doubles: the chorus, or the bridge of a song without one."""
+    kinds = {s.section_type for s in plan.sections}
+    return "chorus" if "chorus" in kinds else "bridge"
 
 
 def rule_generator(track: TrackSpec, plan: SongPlan) -> PartGenerator:
     role = track.role
+    effect = plan.effects[0] if plan.effects else ""
     if role == "drums":
-        return RuleDrums(kit=track.kit or "standard")
+        return RuleDrums(kit=track.kit or "standard", double_in=double_time_section(plan) if effect == "double_time" else "")
+    if role == "percussion":
+        return RulePercussion()
     if role == "bass":
         return RuleBass(style=plan.bass_style)
     if role == "harmony":
-        return RuleHarmony(comp=plan.comp_style)
+        fast = effect == "arpeggiator" or plan.cards.get("style") in FAST_ARPEGGIO_STYLES
+        return RuleHarmony(comp=plan.comp_style, fast_arpeggio=fast)
     if role == "pad":
         return RulePad()
     if role == "melody":
         return RuleMelody()
     if role == "counter":
-        effect = plan.effects[0] if plan.effects else ""
         return RuleCounter(mode={"canon": "canon", "call_response": "response"}.get(effect, "guide"))
     if role == "texture":
-        return RuleTexture(effect=plan.effects[0] if plan.effects else "rain")
+        return RuleTexture(effect=effect or "rain")
     raise ValueError(f"no generator for role {role!r}")
 
 

@@ -1,83 +1,92 @@
-"""Rule-based melody and counter-line: motifs as hard constraints, phrases filled around them."""
+"""Rule-based melody: the fixed notes (motifs, cadences) stay; the spans between them are
+filled with lines that move toward the next fixed note (chord tones on strong beats, scale
+steps between, no three equal notes in a row), in the tune's own bar rhythms."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from kotone.domain.plan import Motif, MotifUse
-from kotone.domain.theory import nearest_pitch, scale_step, snap_to_scale
+from kotone.domain.theory import nearest_pitch, scale_step
+from kotone.music.motifs import (
+    anchors_harmony,
+    cells_for,
+    chord_tone_near,
+    chord_tone_toward,
+    fit_pitch,
+    is_strong,
+    pace,
+)
 from kotone.music.types import Note, SectionContext
 
-FILL_RHYTHMS = {
-    "slow": ([2.0, 2.0], [1.0, 1.0, 2.0], [3.0, 1.0], [1.5, 0.5, 2.0]),
-    "mid": ([1.0, 0.5, 0.5, 1.0, 1.0], [0.5, 0.5, 1.0, 2.0], [1.0, 1.0, 0.5, 0.5, 1.0], [1.5, 0.5, 1.0, 1.0]),
-    "fast": ([0.5, 0.5, 0.5, 0.5, 1.0, 1.0], [0.25, 0.25, 0.5, 0.5, 0.5, 1.0, 1.0], [0.5, 0.25, 0.25, 1.0, 0.5, 0.5, 1.0]),
-}
+
+def span_onsets(ctx: SectionContext, t0: float, t1: float, rng: np.random.Generator) -> list[float]:
+    """Onsets inside [t0, t1): bar cells (the tune's own, else the meter's), cut to the span;
+    a span always starts with a note."""
+    bpb = ctx.beats_per_bar
+    if t1 - t0 < bpb - 1e-6:  # a pickup: even notes on the grid (three eighths in 6/8)
+        step = 0.5 if ctx.compound or t1 - t0 <= 1.0 + 1e-6 else 1.0
+        n = max(1, int(round((t1 - t0) / step)))
+        if n > 1 and rng.random() < 0.35 and not ctx.compound:
+            n, step = 1, t1 - t0
+        return [round(t0 + i * step, 4) for i in range(n)]
+    cells = list(ctx.cells) or cells_for("6/8" if ctx.compound else "3/4" if bpb == 3 else "4/4",
+                                         pace(ctx.density), ctx.grid, False)
+    onsets: list[float] = []
+    bar0 = int(np.floor((t0 - ctx.start_beat) / bpb + 1e-6))
+    bar1 = int(np.ceil((t1 - ctx.start_beat) / bpb - 1e-6))
+    for b in range(bar0, bar1):
+        cell = cells[int(rng.integers(0, len(cells)))]
+        t = ctx.start_beat + b * bpb
+        for d in cell:
+            if t0 - 1e-6 <= t < t1 - 1e-6:
+                onsets.append(round(t, 4))
+            t += d
+    if not onsets or onsets[0] > t0 + 1e-6:
+        onsets.insert(0, round(t0, 4))
+    return onsets
 
 
-SYNCOPATED = ([0.5, 1.0, 0.5, 1.0, 1.0], [0.75, 0.75, 0.5, 1.0, 1.0], [1.5, 1.5, 1.0], [0.5, 1.0, 1.0, 0.5, 1.0])
-
-
-def realize_motif(motif: Motif, use: MotifUse, ctx: SectionContext, vel: int) -> list[Note]:
-    """Turn a motif reference into locked notes: transformation applied, first note on a chord tone."""
-    steps = list(motif.interval_pattern)
-    rhythm = list(motif.rhythm_pattern)
-    tf = use.transformation
-    if tf == "invert":
-        steps = [-s for s in steps]
-    elif tf == "retrograde":
-        steps = [s - steps[-1] for s in reversed(steps)]
-        rhythm = list(reversed(rhythm))
-    elif tf == "rhythmic_expand":
-        rhythm = [d * 2 for d in rhythm]
-    elif tf == "rhythmic_compress":
-        rhythm = [d / 2 for d in rhythm]
-    elif tf == "simplify" and len(steps) > 2:
-        steps = steps[::2]
-        rhythm = [sum(rhythm[i : i + 2]) for i in range(0, len(rhythm), 2)]
-    elif tf == "intensify":
-        new_s, new_r = [], []
-        for i, (s, d) in enumerate(zip(steps, rhythm, strict=True)):
-            nxt = steps[i + 1] if i + 1 < len(steps) else s
-            if d >= 1.0 and nxt != s:
-                new_s += [s, s + (1 if nxt > s else -1)]
-                new_r += [d / 2, d / 2]
-            else:
-                new_s.append(s)
-                new_r.append(d)
-        steps, rhythm = new_s, new_r
+def fill_span(ctx: SectionContext, t0: float, t1: float, prev: int, target: int | None, vel: int,
+              rng: np.random.Generator) -> list[Note]:
+    """A line from ``prev`` toward ``target`` (the next fixed note) over [t0, t1): a walk in
+    scale steps that heads for the goal when it is far and turns around it when it is near,
+    never repeating a note, chord tones where the harmony is anchored."""
     lo, hi = ctx.register
-    center = (lo + hi) // 2
-    start = ctx.start_beat + use.beat
-    chord = ctx.chord_at(start)
-    anchor_pc = ctx.scale_pcs[(motif.anchor_degree - 1) % len(ctx.scale_pcs)]
-    if anchor_pc not in chord.pcs:
-        anchor_pc = chord.pcs[0] if motif.anchor_degree == 1 else chord.pcs[min(2, len(chord.pcs) - 1)]
-    base = nearest_pitch(anchor_pc, center - 2, lo, hi)
-    if tf == "transpose":
-        base = snap_to_scale(scale_step(base, int(use.params.get("steps", 1)), ctx.scale_pcs), ctx.scale_pcs)
-        ch_pcs = ctx.chord_at(start).pcs
-        if base % 12 not in ch_pcs:
-            base = nearest_pitch(ch_pcs[0], base, lo, hi)
-    if tf == "register_shift":
-        base += 12 * int(use.params.get("octaves", 1))
-    notes = []
-    t = start
-    for s, d in zip(steps, rhythm, strict=True):
-        p = scale_step(base, s, ctx.scale_pcs) if s else base
-        while p > hi + (12 if tf == "register_shift" else 0):
-            p -= 12
-        while p < lo:
-            p += 12
-        if t + d > ctx.end_beat + 1e-6:
-            break
-        notes.append(Note(round(t, 4), round(d * 0.95, 4), int(p), vel))
-        t += d
-    return notes
-
-
-def _strong(beat_in_bar: float, bpb: float) -> bool:
-    return abs(beat_in_bar) < 1e-6 or (bpb == 4 and abs(beat_in_bar - 2) < 1e-6)
+    onsets = span_onsets(ctx, t0, t1, rng)
+    if target is not None:
+        goal = target
+    else:  # lead on toward the middle of the register, to a tone of the chord that follows
+        chord = ctx.chord_at(min(t1, ctx.end_beat - 1e-3))
+        center = (lo + hi) // 2
+        goal = chord_tone_near(prev + (3 if center > prev else -3), chord.pcs, ctx.melody_scale_over(chord), lo, hi)
+    out: list[Note] = []
+    pos = prev
+    for i, t in enumerate(onsets):
+        nxt = onsets[i + 1] if i + 1 < len(onsets) else t1
+        left = len(onsets) - i
+        chord = ctx.chord_at(t)
+        scale = ctx.melody_scale_over(chord)
+        gap = goal - pos
+        if abs(gap) > 2 * left:
+            direction = int(np.sign(gap))
+        else:
+            direction = int(np.sign(gap)) if rng.random() < 0.55 and gap else int(rng.choice([-1, 1]))
+        size = 2 if abs(gap) > 4 * left or rng.random() < 0.2 else 1
+        p = scale_step(pos, direction * size, scale)
+        bib = (t - ctx.start_beat) % ctx.beats_per_bar
+        if anchors_harmony(bib, ctx.beats_per_bar, nxt - t):
+            p = chord_tone_toward(p, direction, pos, chord.pcs, scale, lo, hi)
+        if target is not None and left == 1 and (abs(p - target) > 4 or p == target):
+            p = scale_step(target, 1 if pos > target else -1, scale)  # approach the goal by step
+        if p > hi or p < lo:
+            p = scale_step(pos, -direction, scale)
+        if p == pos:
+            p = scale_step(pos, direction or 1, scale)
+        p = fit_pitch(int(p), lo, hi)
+        accent = 0 if is_strong(bib, ctx.beats_per_bar, ctx.compound) else 8
+        out.append(Note(round(t, 4), round(max(0.1, (nxt - t) * 0.95), 4), int(p), max(1, vel - accent)))
+        pos = p
+    return out
 
 
 class RuleMelody:
@@ -88,99 +97,21 @@ class RuleMelody:
         lo, hi = ctx.register
         vel = int(60 + 40 * ctx.emotion.energy)
         locked = sorted(ctx.motif_notes, key=lambda n: n.start)
-        kind = "slow" if ctx.density < 0.45 else "mid" if ctx.density < 0.75 else "fast"
         out = list(locked)
-        prev = locked[0].pitch if locked else nearest_pitch(ctx.chords[0].pcs[0], (lo + hi) // 2, lo, hi)
-        theme: list[Note] | None = None  # the section's first phrase, restated later
-        repeat_p = 0.85 - 0.45 * ctx.complexity
-        for seg_start, seg_end in free_segments(ctx, locked):
-            t_phrase = seg_start
-            while t_phrase < seg_end - 1.0:
-                t_end = min(seg_end, t_phrase + 2 * ctx.beats_per_bar)
-                notes = None
-                if theme and rng.random() < repeat_p:
-                    notes = restate(theme, t_phrase, t_end, ctx)
-                if not notes:
-                    notes, _ = fill_phrase(ctx, t_phrase, t_end, prev, FILL_RHYTHMS[kind], vel, rng)
-                    if theme is None and len(notes) >= 3:
-                        theme = notes
-                if notes:
-                    prev = notes[-1].pitch
-                out.extend(notes)
-                t_phrase = t_end
+        start_pitch = locked[0].pitch if locked else nearest_pitch(ctx.chords[0].pcs[0], (lo + hi) // 2, lo, hi)
+        for t0, t1 in ctx.fill_spans:
+            before = [n for n in out if n.start < t0 - 1e-6]
+            after = [n for n in locked if n.start >= t1 - 1e-6]
+            prev = max(before, key=lambda n: n.start).pitch if before else start_pitch
+            target = after[0].pitch if after and after[0].start - t1 < 1.0 else None
+            out.extend(fill_span(ctx, t0, t1, prev, target, vel, rng))
         return sorted(out, key=lambda n: (n.start, n.pitch))
 
 
-def restate(theme: list[Note], t_start: float, t_end: float, ctx: SectionContext) -> list[Note]:
-    """The theme's rhythm and contour again from ``t_start``: same pitches when they fit the
-    chords under them, otherwise each strong-beat note moves to the nearest chord tone."""
-    lo, hi = ctx.register
-    offset = t_start - theme[0].start
-    out = []
-    for n in theme:
-        t = n.start + offset
-        if t + n.dur > t_end + 1e-6:
-            break
-        p = n.pitch
-        chord = ctx.chord_at(t)
-        bib = (t - ctx.start_beat) % ctx.beats_per_bar
-        if (_strong(bib, ctx.beats_per_bar) or n.dur >= 1.5) and p % 12 not in chord.pcs:
-            p = nearest_pitch(min(chord.pcs[:3], key=lambda pc: min((pc - p) % 12, (p - pc) % 12)), p, lo, hi)
-        out.append(Note(round(t, 4), n.dur, int(p), n.velocity))
-    return out
-
-
-def free_segments(ctx: SectionContext, locked: list[Note]) -> list[tuple[float, float]]:
-    """Stretches of the section not covered by locked motif notes (bar-aligned starts)."""
-    segs, t = [], ctx.start_beat
-    bpb = ctx.beats_per_bar
-    for n in locked:
-        if n.start - t >= 1.0:
-            segs.append((t, n.start))
-        t = max(t, n.end + 0.05)
-    if ctx.end_beat - t >= 1.0:
-        # resume on the next beat so the fill lines up with the metre
-        segs.append((float(np.ceil(t - ctx.start_beat - 1e-6)) + ctx.start_beat, ctx.end_beat))
-    return [(a, b) for a, b in segs if b - a >= 1.0 and bpb > 0]
-
-
-def fill_phrase(ctx: SectionContext, t_start: float, t_end: float, prev: int, pool: tuple[list[float], ...],
-                vel: int, rng: np.random.Generator) -> tuple[list[Note], int]:
-    """One phrase: chord tones on strong beats, scale steps between, a breath at the end."""
-    lo, hi = ctx.register
-    bpb = ctx.beats_per_bar
-    if rng.random() < 2.0 * (ctx.complexity - 0.25):
-        pool = SYNCOPATED
-    rhythm = list(pool[int(rng.integers(0, len(pool)))])
-    rest_tail = 1.0 if ctx.density < 0.8 else 0.5
-    contour = 1 if rng.random() < 0.5 + 0.3 * ctx.emotion.valence else -1
-    out: list[Note] = []
-    t, idx = t_start, 0
-    while t < t_end - rest_tail - 1e-6:
-        d = min(rhythm[idx % len(rhythm)], t_end - rest_tail - t)
-        if d < 0.25:
-            break
-        chord = ctx.chord_at(t)
-        bib = (t - ctx.start_beat) % bpb
-        strong = _strong(bib, bpb)
-        if strong or d >= 1.5:
-            p = nearest_pitch(int(rng.choice(chord.pcs[:3])), prev + contour * 2, lo, hi)
-        else:
-            p = scale_step(prev, contour * int(rng.choice([1, 1, 2])), ctx.scale_pcs)
-        if p > hi or p < lo:
-            contour = -contour
-            p = nearest_pitch(chord.pcs[0], prev, lo, hi)
-        if rng.random() < 0.2:
-            contour = -contour
-        out.append(Note(round(t, 4), round(d * 0.95, 4), int(p), vel - (0 if strong else 8)))
-        prev = p
-        t += d
-        idx += 1
-    return out, prev
-
-
 class RuleCounter:
-    """A second voice: guide tones in long notes, or (canon) the melody a bar later."""
+    """A second voice below the lead: guide tones in long notes that move where the lead
+    holds, an answer in the lead's rests (call and response), or the lead itself a bar later
+    an octave down (canon)."""
 
     role = "counter"
     name = "rule"
@@ -189,42 +120,74 @@ class RuleCounter:
         self.mode = mode
 
     def generate(self, ctx: SectionContext, rng: np.random.Generator) -> list[Note]:
-        lo, hi = ctx.register
+        melody = sorted(ctx.parts.get("melody", []), key=lambda n: n.start)
         vel = int(45 + 35 * ctx.emotion.energy)
-        melody = ctx.parts.get("melody", [])
-        out: list[Note] = []
         if self.mode == "canon" and melody:
-            lag = ctx.beats_per_bar
-            for n in melody:
-                t = n.start + lag
-                if t + n.dur > ctx.end_beat:
-                    continue
-                chord = ctx.chord_at(t)
-                p = nearest_pitch(min(chord.pcs[:3], key=lambda pc: abs(((n.pitch - 12) - pc) % 12)), n.pitch - 12, lo, hi)
-                out.append(Note(t, n.dur, p, vel))
-            return out
+            return canon(melody, ctx, vel)
         if self.mode == "response" and melody:
-            bpb = ctx.beats_per_bar
-            for ch in ctx.chords:
-                t = ch.start + bpb / 2
-                if any(m.start <= t < m.end for m in melody):
-                    continue
-                for j in range(3):
-                    tt = t + j * 0.5
-                    if tt + 0.45 > ch.end:
-                        break
-                    out.append(Note(tt, 0.45, nearest_pitch(ch.pcs[j % len(ch.pcs)], (lo + hi) // 2, lo, hi), vel))
-            return out
-        prev = (lo + hi) // 2
-        for ch in ctx.chords:
-            guide = ch.pcs[1] if len(ch.pcs) > 1 else ch.pcs[0]
-            if len(ch.pcs) > 3 and rng.random() < 0.5:
-                guide = ch.pcs[3]
-            p = nearest_pitch(guide, prev, lo, hi)
-            half = ch.dur / 2
-            out.append(Note(ch.start, half * 0.95, p, vel))
-            second = nearest_pitch(ch.pcs[0] if rng.random() < 0.5 else guide, p - 2, lo, hi)
-            if ctx.density > 0.45:
-                out.append(Note(ch.start + half, half * 0.95, second, vel - 6))
-            prev = p
-        return out
+            return response(melody, ctx, vel, rng)
+        return guide_tones(melody, ctx, vel, rng)
+
+
+CANON_LAG_BARS = 1
+
+
+def canon(melody: list[Note], ctx: SectionContext, vel: int) -> list[Note]:
+    """The lead exactly, one bar later and an octave lower (nothing re-snapped)."""
+    lag = CANON_LAG_BARS * ctx.beats_per_bar
+    out = []
+    for n in melody:
+        t = n.start + lag
+        if t >= ctx.end_beat - 1e-6:
+            continue
+        out.append(Note(round(t, 4), round(min(n.dur, ctx.end_beat - t), 4), n.pitch - 12, vel))
+    return out
+
+
+def lead_rests(melody: list[Note], start: float, end: float, min_len: float = 0.9) -> list[tuple[float, float]]:
+    """Gaps of at least ``min_len`` beats where the lead is silent."""
+    gaps, t = [], start
+    for n in melody:
+        if n.start - t >= min_len:
+            gaps.append((t, n.start))
+        t = max(t, n.end)
+    if end - t >= min_len:
+        gaps.append((t, end))
+    return gaps
+
+
+def response(melody: list[Note], ctx: SectionContext, vel: int, rng: np.random.Generator) -> list[Note]:
+    """In each rest of the lead, a short answer on the chord: the lead's last two intervals
+    turned around, starting a step below where the lead stopped."""
+    lo, hi = ctx.register
+    out = []
+    for g0, g1 in lead_rests(melody, ctx.start_beat, ctx.end_beat):
+        before = [n for n in melody if n.end <= g0 + 1e-6]
+        ref = before[-1].pitch if before else (lo + hi) // 2
+        t = float(np.ceil((g0 + 0.02) * 2) / 2)
+        p = ref - 2
+        while t + 0.45 <= g1 - 0.05 and len(out) < 400:
+            chord = ctx.chord_at(t)
+            p = chord_tone_near(p, chord.pcs, ctx.melody_scale_over(chord), lo, hi)
+            p = fit_pitch(min(p, ref - 1), lo, hi)
+            out.append(Note(round(t, 4), 0.45, int(p), vel))
+            p += int(rng.choice([-2, 2, 3]))
+            t += 0.5
+    return out
+
+
+def guide_tones(melody: list[Note], ctx: SectionContext, vel: int, rng: np.random.Generator) -> list[Note]:
+    """The 3rd (or 7th) of each chord, held, moving to its nearest neighbour in the next chord."""
+    lo, hi = ctx.register
+    out: list[Note] = []
+    prev = (lo + hi) // 2
+    for ch in ctx.chords:
+        guide = ch.pcs[3] if len(ch.pcs) > 3 and rng.random() < 0.5 else ch.pcs[1] if len(ch.pcs) > 1 else ch.pcs[0]
+        p = nearest_pitch(guide, prev, lo, hi)
+        halves = 2 if ctx.density > 0.45 and ch.dur >= 2 * ctx.beats_per_bar - 1e-6 else 1
+        step = ch.dur / halves
+        for k in range(halves):
+            q = p if k == 0 else nearest_pitch(ch.pcs[0] if rng.random() < 0.5 else guide, p - 2, lo, hi)
+            out.append(Note(round(ch.start + k * step, 4), round(step * 0.95, 4), int(q), vel - 6 * k))
+        prev = p
+    return out
