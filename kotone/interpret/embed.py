@@ -21,6 +21,7 @@ calibration factor (``stretch``), optionally blended with the rule backend's ans
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -159,35 +160,54 @@ class MiniLMEncoder:
             self._qkv.append((np.ascontiguousarray(wq.T), bq))
         self._t = {k: np.ascontiguousarray(v.T) for k, v in w.items() if k.endswith("dense.weight")}
 
-    def encode(self, text: str) -> np.ndarray:
-        enc = self.tok.encode(text)
-        ids = np.asarray(enc.ids, dtype=np.int64)
-        n = len(ids)
+    def embed_tokens(self, text: str) -> np.ndarray:
+        """Token + position + type embeddings after LayerNorm: the encoder layers' input (n x dim)."""
+        ids = np.asarray(self.tok.encode(text).ids, dtype=np.int64)
         w = self.w
         x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][:n]
+             + w["embeddings.position_embeddings.weight"][: len(ids)]
              + w["embeddings.token_type_embeddings.weight"][0])
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        h = self.heads
+        return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+
+    def layer(self, i: int, x: np.ndarray) -> np.ndarray:
+        """Encoder layer ``i`` (0-based) on one unpadded sequence (n x dim)."""
+        w, n, h = self.w, x.shape[0], self.heads
         d = self.dim // h
-        scale = 1.0 / math.sqrt(d)
+        p = f"encoder.layer.{i}."
+        wqkv, bqkv = self._qkv[i]
+        qkv = x @ wqkv + bqkv
+        q, k, v = (qkv[:, j * self.dim : (j + 1) * self.dim].reshape(n, h, d).transpose(1, 0, 2) for j in range(3))
+        att = (q @ k.transpose(0, 2, 1)) * np.float32(1.0 / math.sqrt(d))
+        att = np.exp(att - att.max(-1, keepdims=True))
+        att /= att.sum(-1, keepdims=True)
+        ctx = (att @ v).transpose(1, 0, 2).reshape(n, self.dim)
+        ao = ctx @ self._t[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
+        x = _layer_norm(ao + x, w[p + "attention.output.LayerNorm.weight"],
+                        w[p + "attention.output.LayerNorm.bias"], self.eps)
+        inter = _gelu(x @ self._t[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
+        out = inter @ self._t[p + "output.dense.weight"] + w[p + "output.dense.bias"]
+        return _layer_norm(out + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+
+    def encode(self, text: str) -> np.ndarray:
+        x = self.embed_tokens(text)
         for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-            wqkv, bqkv = self._qkv[i]
-            qkv = x @ wqkv + bqkv
-            q, k, v = (qkv[:, j * self.dim : (j + 1) * self.dim].reshape(n, h, d).transpose(1, 0, 2) for j in range(3))
-            att = (q @ k.transpose(0, 2, 1)) * scale
-            att = np.exp(att - att.max(-1, keepdims=True))
-            att /= att.sum(-1, keepdims=True)
-            ctx = (att @ v).transpose(1, 0, 2).reshape(n, self.dim)
-            ao = ctx @ self._t[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
-            x = _layer_norm(ao + x, w[p + "attention.output.LayerNorm.weight"],
-                            w[p + "attention.output.LayerNorm.bias"], self.eps)
-            inter = _gelu(x @ self._t[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
-            out = inter @ self._t[p + "output.dense.weight"] + w[p + "output.dense.bias"]
-            x = _layer_norm(out + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
-        pooled = x.mean(0)
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+            x = self.layer(i, x)
+        return unit_mean(x)
+
+    def encode_layers(self, text: str) -> np.ndarray:
+        """The sentence vector after each of the encoder's layers (layers x dim, each unit length)."""
+        x = self.embed_tokens(text)
+        out = []
+        for i in range(self.layers):
+            x = self.layer(i, x)
+            out.append(unit_mean(x))
+        return np.stack(out)
+
+
+def unit_mean(x: np.ndarray) -> np.ndarray:
+    """Mean over tokens, L2-normalised (sentence-transformers' pooling for MiniLM)."""
+    pooled = x.mean(0)
+    return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
 def apply_lora(weights: dict[str, np.ndarray], path: Path) -> None:
@@ -211,8 +231,37 @@ def shared_encoder(layers: int | None = None, lora: Path | None = None) -> MiniL
     return MiniLMEncoder(layers=layers, lora=lora)
 
 
-def features(encoder: MiniLMEncoder, text: str, cues: bool = True) -> np.ndarray:
-    """The head's input: sentence embedding followed by the rule lexicon's cue features."""
+class NumpyFeatures:
+    """The head's sentence features from the numpy pass: the vectors after ``feature_layers``."""
+
+    def __init__(self, encoder: MiniLMEncoder, feature_layers: tuple[int, ...]):
+        self.encoder = encoder
+        self.feature_layers = feature_layers
+
+    def encode(self, text: str) -> np.ndarray:
+        if self.feature_layers == (self.encoder.layers,):
+            return self.encoder.encode(text)
+        per_layer = self.encoder.encode_layers(text)
+        return np.concatenate([per_layer[i - 1] for i in self.feature_layers])
+
+
+def feature_encoder(cfg: dict, directory: Path):
+    """What turns text into the head's sentence features, as the head's config says: the
+    int8 ONNX graph (``encoder_onnx``) where onnxruntime is installed and
+    ``KOTONE_EMBED_ENGINE`` is not ``numpy``, else the numpy pass (with ``encoder_lora``)."""
+    layers = tuple(int(i) for i in cfg.get("feature_layers") or [cfg.get("encoder_layers") or 6])
+    onnx_name = cfg.get("encoder_onnx")
+    engine = os.environ.get("KOTONE_EMBED_ENGINE", "").strip().lower()
+    if onnx_name and engine != "numpy" and importlib.util.find_spec("onnxruntime") is not None:
+        from kotone.interpret.onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(directory / onnx_name, layers)
+    lora = cfg.get("encoder_lora")
+    return NumpyFeatures(shared_encoder(max(layers), directory / lora if lora else None), layers)
+
+
+def features(encoder, text: str, cues: bool = True) -> np.ndarray:
+    """The head's input: sentence features followed by the rule lexicon's cue features."""
     if not cues:
         return encoder.encode(text)
     return np.concatenate([encoder.encode(text), np.asarray(cue_features(text), dtype=np.float32)])
@@ -280,7 +329,7 @@ class _OneBlasThread:
 class EmbedInterpreter:
     name = "embed"
 
-    def __init__(self, encoder: MiniLMEncoder, head: Head):
+    def __init__(self, encoder, head: Head):
         self.encoder = encoder
         self.head = head
         self._one_thread = _OneBlasThread()
@@ -288,9 +337,7 @@ class EmbedInterpreter:
     @classmethod
     def load(cls, directory: Path | None = None) -> EmbedInterpreter:
         head = Head.load(directory)
-        lora = head.cfg.get("encoder_lora")
-        lora_path = (Path(directory) if directory else head_path().parent) / lora if lora else None
-        return cls(shared_encoder(head.cfg.get("encoder_layers"), lora_path), head)
+        return cls(feature_encoder(head.cfg, Path(directory) if directory else head_path().parent), head)
 
     def predict(self, text: str) -> Params:
         y = self.head.forward(features(self.encoder, text, bool(self.head.cfg.get("cue_features", True))))
