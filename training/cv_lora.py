@@ -6,9 +6,10 @@ Takes ``training.finetune_minilm``'s options. For each of the seven writer passe
 model (same seed) is fine-tuned on the other six for ``--epochs`` epochs and, after every
 epoch, predicts the held-out pass, so one run gives the CV curve over epoch counts and the
 refit on all seven passes can use the best count without ever having looked at its own
-data. After the last epoch the head is also refitted alone on the fine-tuned features
-(``training.train_embed.fit_head``, the frozen-feature head's settings) to see whether the
-joint head was under-trained. The frozen layers' outputs are cached once for all folds.
+data. After the last epoch the shipped head's members (``training.ship_embed``: a seed-stacked
+MLP and a ridge map, mixed with the rule backend) are refitted on the fine-tuned features, so
+the figure compares with the frozen encoder's. Use ``--feature-layers 1,2,3,4,5,6`` for the
+members' layers. The frozen layers' outputs are cached once for all folds.
 
 Out-of-fold predictions go to ``artifacts/cv/lora_<tag>.npz``; one JSON line per run to
 ``artifacts/cv/lora.jsonl`` (CV MAE per epoch count, calibration kinds, seconds).
@@ -25,7 +26,8 @@ import numpy as np
 from kotone.interpret.rule import cue_features
 from training.cv_heads import CV_DIR, rule_matrix
 from training.finetune_minilm import Model, feature_layers, fit_epochs, parse_args, predict, set_embedding_stats
-from training.train_embed import fit_head
+from training.ship_embed import Members, mix_cv, ridge_predict
+from training.ship_embed import parse as ship_parse
 from training.train_embed import predict as head_predict
 from training.writer_cv import calibration_report, dumps, folds, passes_of, pool_rows, score, short, targets
 
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     fl = feature_layers(args)
     tag = f"r{args.rank}_t{args.tuned}_L{args.layers}_f{'-'.join(map(str, fl))}_e{args.epochs}_lr{args.lr}"
     oof = np.full((args.epochs, len(rows), 6), np.nan, np.float32)
-    refit = np.full((len(rows), 6), np.nan, np.float32)
+    refit = np.full((2, len(rows), 6), np.nan, np.float32)  # the shipped members: MLP, ridge
+    members = Members(ship_parse([]), fl, cues.shape[1])
     shared: dict = {}
     for held, tr, te in folds(passes):
         cue_mu, cue_sd = cues[tr].mean(0), cues[tr].std(0) + 1e-4
@@ -68,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fold {held} epoch {epoch}: held-out MAE {mae:.3f} ({time.time() - t0:.0f}s)", flush=True)
 
         fit_epochs(model, tr_texts, y[tr], cues[tr], np.ones(len(tr), np.float32), args, on_epoch)
-        feats = fine_tuned_features(model, texts)
-        x = np.concatenate([feats, cues], 1)
-        head = fit_head(x[tr], y[tr], np.ones(len(tr), np.float32), 128, 1e-1, 60, 3e-3, args.seed, 0.3)
-        refit[te] = head_predict(head, x[te])
+        x = np.concatenate([fine_tuned_features(model, texts), cues], 1)
+        mlp = members.fit_mlp(x[tr], y[tr])
+        ridge = members.fit_ridge(x[tr], y[tr])
+        refit[0, te] = head_predict(mlp, x[te][:, members.mlp_cols])
+        refit[1, te] = ridge_predict(ridge, x[te][:, members.ridge_cols])
     CV_DIR.mkdir(parents=True, exist_ok=True)
     np.savez(CV_DIR / f"lora_{tag}.npz", oof=oof, refit=refit)
     per_epoch = [short(score(oof[e], y, passes)) for e in range(args.epochs)]
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     rec = {"name": f"lora_{tag}", "args": {k: v for k, v in vars(args).items() if k not in ("out", "natural")},
            "per_epoch": per_epoch, "best_epochs": best + 1,
            "calibration_at_best": {k: short(v) for k, v in calibration_report(oof[best], rule, y, passes).items()},
-           "refit_head": {k: short(v) for k, v in calibration_report(refit, rule, y, passes).items()},
+           "refit_members": mix_cv(refit[0], refit[1], rule, y, passes),
            "seconds": round(time.time() - t0, 1)}
     line = dumps(rec)
     print(line, flush=True)

@@ -114,14 +114,23 @@ class Model:
         """Per text: (output of the frozen layers, unpadded; pooled vectors of frozen feature layers)."""
         import torch
 
-        todo = [t for t in dict.fromkeys(texts) if t not in self._bottom]
-        for t in todo:
-            ids = torch.tensor([self.tok.encode(t).ids])
+        todo = sorted((t for t in dict.fromkeys(texts) if t not in self._bottom), key=len)
+        for i in range(0, len(todo), 32):  # batches of similar length, right-padded and masked
+            encs = [self.tok.encode(t).ids for t in todo[i : i + 32]]
+            width = max(len(e) for e in encs)
+            ids = torch.zeros(len(encs), width, dtype=torch.long)
+            mask = torch.zeros(len(encs), width)
+            for j, e in enumerate(encs):
+                ids[j, : len(e)] = torch.tensor(e)
+                mask[j, : len(e)] = 1.0
             with torch.no_grad():
-                out = self._base(input_ids=ids, token_type_ids=torch.zeros_like(ids), output_hidden_states=True)
-            pooled = [_unit_mean(out.hidden_states[i][0][None], torch.ones(1, ids.shape[1]))[0]
-                      for i in self.feature_layers if i <= self.frozen]
-            self._bottom[t] = (out.hidden_states[self.frozen][0], pooled)
+                out = self._base(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids),
+                                 output_hidden_states=True)
+            for j, (t, e) in enumerate(zip(todo[i : i + 32], encs, strict=True)):
+                n = len(e)
+                pooled = [_unit_mean(out.hidden_states[k][j : j + 1, :n], mask[j : j + 1, :n])[0]
+                          for k in self.feature_layers if k <= self.frozen]
+                self._bottom[t] = (out.hidden_states[self.frozen][j, :n].clone(), pooled)
         return [self._bottom[t] for t in texts]
 
     def embed(self, texts: list[str]):
@@ -254,7 +263,7 @@ def fit_epochs(model: Model, texts: list[str], y: np.ndarray, cues: np.ndarray, 
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         if on_epoch is not None:
             on_epoch(epoch, losses)
 

@@ -101,7 +101,7 @@ class Calibration:
     kind: str = "none"  # none | linear | isotonic
     lines: list[tuple[float, float]] = field(default_factory=list)  # linear: (a, b) per dim
     knots: list[tuple[list[float], list[float]]] = field(default_factory=list)  # isotonic: (xs, ys) per dim
-    blend: float = 0.0
+    blend: float | list[float] = 0.0  # one weight, or one per dim
 
     def map(self, p: np.ndarray) -> np.ndarray:
         if self.kind == "linear":
@@ -113,27 +113,35 @@ class Calibration:
         return np.clip(out, 0.0, 100.0)
 
     def apply(self, p: np.ndarray, rule: np.ndarray) -> np.ndarray:
-        return (1.0 - self.blend) * self.map(p) + self.blend * rule
+        a = np.asarray(self.blend, dtype=np.float32)
+        return (1.0 - a) * self.map(p) + a * rule
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "lines": self.lines, "knots": self.knots, "blend": self.blend}
 
     @classmethod
     def from_json(cls, d: dict) -> Calibration:
+        b = d.get("blend", 0.0)
         return cls(d.get("kind", "none"), [tuple(x) for x in d.get("lines", [])],
-                   [tuple(x) for x in d.get("knots", [])], float(d.get("blend", 0.0)))
+                   [tuple(x) for x in d.get("knots", [])], [float(v) for v in b] if isinstance(b, list) else float(b))
 
 
 def fit_calibration(p: np.ndarray, rule: np.ndarray, y: np.ndarray, kind: str,
                     blends: Sequence[float] = BLENDS) -> Calibration:
-    """The map of ``kind`` per dim, then the rule blend weight, both by MAE on these rows."""
+    """The map of ``kind`` per dim, then the rule blend weight, both by MAE on these rows.
+    ``kind`` ending in ``+dimblend``: one blend weight per dim instead of one for all."""
+    kind, _, per_dim = kind.partition("+")
     cal = Calibration(kind)
     if kind == "linear":
         cal.lines = [_lad_line(p[:, k], y[:, k]) for k in range(p.shape[1])]
     elif kind == "isotonic":
         cal.knots = [_isotonic(p[:, k], y[:, k]) for k in range(p.shape[1])]
     mapped = cal.map(p)
-    cal.blend = min(blends, key=lambda a: float(np.abs((1 - a) * mapped + a * rule - y).mean()))
+    if per_dim:
+        cal.blend = [min(blends, key=lambda a, k=k: float(np.abs((1 - a) * mapped[:, k] + a * rule[:, k]
+                                                              - y[:, k]).mean())) for k in range(p.shape[1])]
+    else:
+        cal.blend = min(blends, key=lambda a: float(np.abs((1 - a) * mapped + a * rule - y).mean()))
     return cal
 
 
@@ -152,7 +160,7 @@ def nested_calibration(oof: np.ndarray, rule: np.ndarray, y: np.ndarray, passes:
 def calibration_report(oof: np.ndarray, rule: np.ndarray, y: np.ndarray, passes: np.ndarray) -> dict:
     """CV score of each calibration kind (nested), blend included, next to the raw OOF score."""
     out = {"raw": score(oof, y, passes)}
-    for kind in ("none", "linear", "isotonic"):
+    for kind in ("none", "none+dimblend", "linear", "isotonic"):
         cal_oof, cals = nested_calibration(oof, rule, y, passes, kind)
         out[kind] = {**score(cal_oof, y, passes), "blends": [c.blend for c in cals]}
     return out
