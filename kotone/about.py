@@ -48,8 +48,9 @@ INTERPRETER_TITLE = "Interpreter (request → six numbers)"
 def interpreter_section() -> tuple[str, str]:
     """(title, Markdown) for the interpreter: its backends, the lm verdict, the eval table."""
     parts = ["Three backends read a request: `rule` (a cue lexicon with negations and contrasts), `embed` "
-             "(the default: MiniLM, LoRA-tuned here on natural requests, with a small head, run by our own "
-             "numpy code in milliseconds) and `lm` (SmolLM2-135M reading the request, a regression head on its "
+             "(the default: MiniLM's six layers, int8, through onnxruntime in milliseconds, and a small head -- an "
+             "MLP mixed with a ridge map, plus a little of `rule` -- chosen by leave-one-writer-out "
+             "cross-validation on our own writers and trained here on their natural requests) and `lm` (SmolLM2-135M reading the request, a regression head on its "
              "hidden states; on a GPU Space a LoRA-tuned Ministral 3B that writes a justification, then JSON). "
              "They are judged on requests written the way people write — long, indirect, sensory — by a writer "
              "whose requests were never trained on, each labelled blind by two independent labellers."]

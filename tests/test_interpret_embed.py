@@ -35,7 +35,7 @@ def test_head_forward_is_bounded_and_blends(tmp_path):
 def test_missing_head_is_a_clear_error(tmp_path):
     from kotone.domain.errors import DataError
 
-    with pytest.raises(DataError, match="train_embed"):
+    with pytest.raises(DataError, match="ship_embed"):
         Head.load(tmp_path)
 
 
@@ -45,7 +45,9 @@ def test_shipped_embed_backend_reads_requests_sensibly():
 
     e = EmbedInterpreter.load()
     v = e.encoder.encode("hello world")
-    assert v.shape == (384,) and abs(float(np.linalg.norm(v)) - 1.0) < 1e-4
+    n_layers = len(e.head.cfg.get("feature_layers") or [e.head.cfg.get("encoder_layers") or 6])
+    assert v.shape == (384 * n_layers,)  # one unit sentence vector per feature layer
+    assert np.allclose(np.linalg.norm(v.reshape(n_layers, 384), axis=1), 1.0, atol=1e-3)
     calm = e.interpret("a quiet lullaby for my baby, soft and slow").params
     wild = e.interpret("a frantic explosive rave, 180 bpm, lasers").params
     assert calm.energy + 25 < wild.energy
@@ -76,3 +78,23 @@ def test_fast_gelu_stays_close_to_the_exact_one():
     x = np.linspace(-8, 8, 20001, dtype=np.float32).reshape(1, -1)
     assert np.abs(_gelu(x) - _gelu_erf(x)).max() < 5e-4
     assert _gelu(x).dtype == np.float32
+
+
+def test_head_members_mix_an_mlp_on_some_columns_and_a_ridge_map(tmp_path):
+    rng = np.random.default_rng(1)
+    n_in = 5
+    arrays = {"mlp_cols": np.asarray([0, 2, 4]), "mlp_mu": np.zeros(3, np.float32), "mlp_sd": np.ones(3, np.float32),
+              "mlp_W0": rng.normal(size=(3, 4)).astype(np.float32), "mlp_b0": np.zeros(4, np.float32),
+              "mlp_W1": rng.normal(size=(4, 6)).astype(np.float32), "mlp_b1": np.zeros(6, np.float32),
+              "ridge_mu": np.zeros(n_in, np.float32), "ridge_sd": np.full(n_in, 2.0, np.float32),
+              "ridge_W0": rng.normal(size=(n_in, 6)).astype(np.float32), "ridge_b0": np.full(6, 50.0, np.float32)}
+    np.savez(tmp_path / HEAD_NPZ, **arrays)
+    cfg = {"members": [{"prefix": "mlp_", "squash": "tanh", "weight": 0.25},
+                       {"prefix": "ridge_", "squash": "none", "weight": 0.75}]}
+    (tmp_path / HEAD_JSON).write_text(json.dumps(cfg))
+    head = Head.load(tmp_path)
+    x = rng.normal(size=n_in).astype(np.float32)
+    h = np.maximum(x[[0, 2, 4]] @ arrays["mlp_W0"], 0) @ arrays["mlp_W1"]
+    mlp = 50 + 50 * np.tanh(h)
+    ridge = (x / 2.0) @ arrays["ridge_W0"] + 50.0
+    assert np.allclose(head.forward(x), 0.25 * mlp + 0.75 * np.clip(ridge, 0, 100), atol=1e-4)

@@ -67,7 +67,7 @@ class Model:
     """
 
     def __init__(self, layers: int, tuned: int, rank: int, alpha: int, hidden: int, dropout: float, cue_mu, cue_sd,
-                 seed: int):
+                 seed: int, feature_layers: tuple[int, ...] | None = None, bottom_cache: dict | None = None):
         import torch
         from peft import LoraConfig, get_peft_model
         from tokenizers import Tokenizer
@@ -87,16 +87,21 @@ class Model:
                          target_modules=rf".*encoder\.layer\.({top})\..*\.({'|'.join(TARGETS)})")
         self.bert = get_peft_model(bert, cfg)
         self._base = bert
-        self._bottom: dict[str, object] = {}
+        # the frozen layers' output (and the pooled vectors of frozen feature layers) per text;
+        # the same for every fold of a cross-validation, so it may be shared
+        self._bottom: dict[str, tuple] = {} if bottom_cache is None else bottom_cache
         self.layers, self.rank, self.alpha = layers, rank, alpha
+        self.feature_layers = tuple(sorted(feature_layers or (layers,)))
+        if max(self.feature_layers) > layers:
+            raise ValueError(f"feature layers {self.feature_layers} beyond the {layers} layers kept")
         dim = bert.config.hidden_size
-        n_in = dim + cue_mu.shape[0]
+        n_in = dim * len(self.feature_layers) + cue_mu.shape[0]
         self.head = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(n_in, hidden), torch.nn.ReLU(),
                                         torch.nn.Linear(hidden, 6))
         self.cue_mu = torch.from_numpy(cue_mu)
         self.cue_sd = torch.from_numpy(cue_sd)
-        self.emb_mu = torch.zeros(dim)
-        self.emb_sd = torch.ones(dim)
+        self.emb_mu = torch.zeros(n_in - cue_mu.shape[0])
+        self.emb_sd = torch.ones(n_in - cue_mu.shape[0])
 
     def parameters(self):
         return [p for p in self.bert.parameters() if p.requires_grad] + list(self.head.parameters())
@@ -105,35 +110,50 @@ class Model:
         self.bert.train(on)
         self.head.train(on)
 
-    def bottom(self, texts: list[str]) -> list:
-        """Output of the frozen layers per text (unpadded, cached)."""
+    def bottom(self, texts: list[str]) -> list[tuple]:
+        """Per text: (output of the frozen layers, unpadded; pooled vectors of frozen feature layers)."""
         import torch
 
-        todo = [t for t in dict.fromkeys(texts) if t not in self._bottom]
-        for t in todo:
-            ids = torch.tensor([self.tok.encode(t).ids])
+        todo = sorted((t for t in dict.fromkeys(texts) if t not in self._bottom), key=len)
+        for i in range(0, len(todo), 32):  # batches of similar length, right-padded and masked
+            encs = [self.tok.encode(t).ids for t in todo[i : i + 32]]
+            width = max(len(e) for e in encs)
+            ids = torch.zeros(len(encs), width, dtype=torch.long)
+            mask = torch.zeros(len(encs), width)
+            for j, e in enumerate(encs):
+                ids[j, : len(e)] = torch.tensor(e)
+                mask[j, : len(e)] = 1.0
             with torch.no_grad():
-                out = self._base(input_ids=ids, token_type_ids=torch.zeros_like(ids), output_hidden_states=True)
-            self._bottom[t] = out.hidden_states[self.frozen][0]
+                out = self._base(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids),
+                                 output_hidden_states=True)
+            for j, (t, e) in enumerate(zip(todo[i : i + 32], encs, strict=True)):
+                n = len(e)
+                pooled = [_unit_mean(out.hidden_states[k][j : j + 1, :n], mask[j : j + 1, :n])[0]
+                          for k in self.feature_layers if k <= self.frozen]
+                self._bottom[t] = (out.hidden_states[self.frozen][j, :n].clone(), pooled)
         return [self._bottom[t] for t in texts]
 
     def embed(self, texts: list[str]):
+        """Concatenated unit mean-pooled vectors after each feature layer (batch x dim*k)."""
         import torch
 
-        seqs = self.bottom(texts)
+        cached = self.bottom(texts)
+        seqs = [c[0] for c in cached]
         width = max(s.shape[0] for s in seqs)
         h = torch.zeros(len(seqs), width, seqs[0].shape[1])
         mask = torch.zeros(len(seqs), width)
         for i, s in enumerate(seqs):
             h[i, : s.shape[0]] = s
             mask[i, : s.shape[0]] = 1.0
+        n_low = len(cached[0][1])
+        pooled = [torch.stack([c[1][k] for c in cached]) for k in range(n_low)]
         additive = (1.0 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
-        for layer in self._base.encoder.layer[self.frozen :]:
+        for i, layer in enumerate(self._base.encoder.layer[self.frozen : self.layers], self.frozen + 1):
             h = layer(h, attention_mask=additive)
             h = h[0] if isinstance(h, tuple) else h
-        m = mask.unsqueeze(-1)
-        pooled = (h * m).sum(1) / m.sum(1)
-        return torch.nn.functional.normalize(pooled, dim=-1)
+            if i in self.feature_layers:
+                pooled.append(_unit_mean(h, mask))
+        return torch.cat(pooled, -1)
 
     def forward(self, texts: list[str], cues):
         import torch
@@ -141,6 +161,14 @@ class Model:
         e = (self.embed(texts) - self.emb_mu) / self.emb_sd
         c = (torch.from_numpy(cues) - self.cue_mu) / self.cue_sd
         return 50.0 + 50.0 * torch.tanh(self.head(torch.cat([e, c], dim=-1)))
+
+
+def _unit_mean(h, mask):
+    """Masked mean over tokens, L2-normalised (batch x dim)."""
+    import torch
+
+    m = mask.unsqueeze(-1)
+    return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1)
 
 
 def predict(model: Model, texts: list[str], cues: np.ndarray, bs: int = 64) -> np.ndarray:
@@ -200,6 +228,46 @@ def calibrate(p: np.ndarray, r: np.ndarray, y: np.ndarray) -> tuple[float, float
     return best
 
 
+def length_batches(lengths: np.ndarray, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of similar length (little padding): shuffle, sort within windows of
+    50 batches by length, cut, shuffle the batches."""
+    order = rng.permutation(len(lengths))
+    window = batch * 50
+    out = []
+    for i in range(0, len(order), window):
+        chunk = order[i : i + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        out += [chunk[j : j + batch] for j in range(0, len(chunk), batch)]
+    return [out[k] for k in rng.permutation(len(out))]
+
+
+def fit_epochs(model: Model, texts: list[str], y: np.ndarray, cues: np.ndarray, w: np.ndarray,
+               args: argparse.Namespace, on_epoch=None) -> None:
+    """AdamW on the weighted L1 loss for ``args.epochs`` epochs; ``on_epoch(epoch, losses)`` after each."""
+    import torch
+
+    opt = torch.optim.AdamW([{"params": [p for p in model.bert.parameters() if p.requires_grad], "lr": args.lr},
+                             {"params": list(model.head.parameters()), "lr": args.head_lr}], weight_decay=args.wd)
+    rng = np.random.default_rng(args.seed)
+    lengths = np.asarray([len(t) for t in texts])
+    t0 = time.time()
+    for epoch in range(1, args.epochs + 1):
+        model.train(True)
+        losses = []
+        for step, idx in enumerate(length_batches(lengths, args.batch, rng)):
+            if step % 50 == 0:
+                print(f"epoch {epoch} batch {step} ({time.time() - t0:.0f}s)", flush=True)
+            pred = model.forward([texts[k] for k in idx], cues[idx])
+            wt = torch.from_numpy(w[idx]).unsqueeze(1)
+            loss = ((pred - torch.from_numpy(y[idx])).abs() * wt).sum() / (wt.sum() * 6)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        if on_epoch is not None:
+            on_epoch(epoch, losses)
+
+
 def train(args: argparse.Namespace) -> dict:
     import torch
 
@@ -211,27 +279,12 @@ def train(args: argparse.Namespace) -> dict:
     w = np.asarray(weights, dtype=np.float32)
     cue_mu, cue_sd = cues.mean(0), cues.std(0) + 1e-4
     model = Model(args.layers, args.tuned, args.rank, args.alpha, args.hidden, args.dropout, cue_mu, cue_sd,
-                  args.seed)
+                  args.seed, feature_layers(args))
     set_embedding_stats(model, texts)
-    opt = torch.optim.AdamW([{"params": [p for p in model.bert.parameters() if p.requires_grad], "lr": args.lr},
-                             {"params": list(model.head.parameters()), "lr": args.head_lr}], weight_decay=args.wd)
-    rng = np.random.default_rng(args.seed)
     history, best = [], None
-    for epoch in range(1, args.epochs + 1):
-        model.train(True)
-        order = rng.permutation(len(texts))
-        losses = []
-        for step, i in enumerate(range(0, len(order), args.batch)):
-            if step % 40 == 0:
-                print(f"epoch {epoch} batch {step} ({time.time() - t0:.0f}s)", flush=True)
-            idx = order[i : i + args.batch]
-            pred = model.forward([texts[k] for k in idx], cues[idx])
-            wt = torch.from_numpy(w[idx]).unsqueeze(1)
-            loss = ((pred - torch.from_numpy(y[idx])).abs() * wt).sum() / (wt.sum() * 6)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(float(loss))
+
+    def on_epoch(epoch: int, losses: list[float]) -> None:
+        nonlocal best
         pv = predict(model, vtexts, vcues)
         rec = {"epoch": epoch, "train_loss": float(np.mean(losses)), "valid_mae": mae(pv, vy),
                "valid_mae_per_dim": {d: float(np.abs(pv - vy)[:, k].mean()) for k, d in enumerate(DIMS)},
@@ -243,6 +296,8 @@ def train(args: argparse.Namespace) -> dict:
                     {k: v.detach().clone() for k, v in model.head.state_dict().items()})
             # export the best so far: a run cut short (shared CPU) still leaves a usable result
             finish(model, args, history, epoch, vtexts, vcues, vy, cues, weights, valid, t0)
+
+    fit_epochs(model, texts, y, cues, w, args, on_epoch)
     _, best_epoch, bert_sd, head_sd = best
     model.bert.load_state_dict(bert_sd)
     model.head.load_state_dict(head_sd)
@@ -264,8 +319,10 @@ def finish(model: Model, args: argparse.Namespace, history: list[dict], best_epo
                    "L2-normalised",
         "encoder_lora": LORA_NPZ,
         "encoder_layers": args.layers,
+        "feature_layers": list(model.feature_layers),
         "cue_features": True,
-        "features": f"384-d embedding + {cues.shape[1]} rule cue features (kotone.interpret.rule.cue_features)",
+        "features": f"384-d sentence vector after each of layers {list(model.feature_layers)} + {cues.shape[1]} "
+                    "rule cue features (kotone.interpret.rule.cue_features)",
         "output": "50 + 50 * tanh(head(x)), stretched from 50, clamped, blended with rule",
         "stretch": stretch, "rule_blend": blend,
         "hyperparameters": {k: v for k, v in vars(args).items() if k not in ("out", "natural", "wandb_mode")},
@@ -298,12 +355,18 @@ def log_wandb(config: dict, mode: str) -> None:
     run.finish()
 
 
+def feature_layers(args: argparse.Namespace) -> tuple[int, ...]:
+    return tuple(int(x) for x in args.feature_layers.split(",") if x) or (args.layers,)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m training.finetune_minilm")
     ap.add_argument("--out", default=str(ROOT / "space_assets" / "interpreter"))
     ap.add_argument("--natural", default=str(NATURAL))
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--feature-layers", default="", help="1-based layers whose pooled vectors the head reads "
+                    "(comma-separated; default: the last)")
     ap.add_argument("--tuned", type=int, default=2, help="top layers that get LoRA (the rest stay frozen, cached)")
     ap.add_argument("--rank", type=int, default=8)
     ap.add_argument("--alpha", type=int, default=16)

