@@ -55,7 +55,8 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
         start += plan.swing * 0.5
         dur = max(0.05, dur - plan.swing * 0.5)
     # microtiming: looser when intimate, tighter when driving
-    sd = plan.timing_spread * (0.7 if role == "drums" else 1.0) * (0.85 + 0.3 * ev.intimacy) * (1.1 - 0.2 * ev.motion)
+    spread_s = plan.timing_spread if sec.timing_spread is None else sec.timing_spread
+    sd = spread_s * (0.7 if role == "drums" else 1.0) * (0.85 + 0.3 * ev.intimacy) * (1.1 - 0.2 * ev.motion)
     start = max(0.0, start + float(rng.normal(0, sd)))
     # velocity: bar-level accent and a phrase arc, range narrower when intimate
     bar_pos = (n.start - sec.start_beat) / plan.beats_per_bar
@@ -69,7 +70,8 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
     if role in PITCHED_LEGATO_ROLES and not held_to_end:
         # warm songs are played legato, cool ones detached (notes come in at 0.95 of their slot)
         slot = n.dur / 0.95  # composed notes fill 0.95 of their slot
-        dur = min(slot, dur * plan.legato / 0.95)
+        legato = plan.legato if sec.legato is None else sec.legato
+        dur = min(slot, dur * legato / 0.95)
         if role == "melody":  # the lead never rings into its next note
             dur = min(slot, dur * LEAD_ARTICULATION.get(plan.articulation, 1.0))
     # stay inside the note's own section: sections can then be regenerated independently
