@@ -25,12 +25,31 @@ def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[No
             if idx not in rngs:
                 rngs[idx] = np.random.default_rng([plan.seed, 99, idx, ROLES[role].salt])
             res.append(_humanize_note(plan, role, n, rngs[idx]))
-        out[role] = res
+        out[role] = release_before_repeat(res)
     if "fade_out" in plan.effects:
         last = plan.sections[-1]
         t0, t1 = last.start_beat, plan.total_beats
         for role, notes in out.items():
             out[role] = [_scale_vel(n, 1.0 - 0.85 * max(0.0, (n.start - t0) / max(1e-6, t1 - t0))) for n in notes]
+    return out
+
+
+REPEAT_GAP = 0.02  # beats of silence before a pitch is struck again in the same part
+
+
+def release_before_repeat(notes: list[Note]) -> list[Note]:
+    """A note ends before the same pitch is struck again in its part. (Played legato and
+    nudged in time, a held note can outlast the next onset of its own pitch; in the MIDI file
+    the first note-off would then cut the new note to a click: a pedal bass lost every other
+    bar.)"""
+    nxt: dict[int, float] = {}
+    out = list(notes)
+    for i in sorted(range(len(out)), key=lambda k: -out[k].start):
+        n = out[i]
+        limit = nxt.get(n.pitch)
+        if limit is not None and n.start < limit < n.end:  # (sections never overlap: a section boundary is never cut)
+            out[i] = Note(n.start, max(0.03, round(limit - REPEAT_GAP - n.start, 4)), n.pitch, n.velocity)
+        nxt[n.pitch] = n.start
     return out
 
 
