@@ -189,6 +189,7 @@ def plan_tracks(style: StyleMusic, inst: InstrumentMusic, intent: Params, gim: G
 RETIMBRE_DIMS = ("warmth", "acousticness", "nostalgia")  # the qualities an instrument swap answers
 RETIMBRE_MIN_GAIN = 1.5  # band-timbre points in the asked direction a swap must bring
 RETIMBRE_MAX_SWAPS = 2
+SWAP_KITS = ("standard", "room", "electronic", "808")  # brushes, jazz and hand drums are the style's own
 
 
 def retimbre_candidates(track: TrackSpec, style: StyleMusic, inst: InstrumentMusic, gim: GimmickMusic) -> list[int]:
@@ -196,7 +197,9 @@ def retimbre_candidates(track: TrackSpec, style: StyleMusic, inst: InstrumentMus
     the instrument card's own list (they are the card); bass, pad and counter may also come
     from the style's orchestra. Only programs whose range holds the track's band, so every note
     stays where it is."""
-    if track.is_drum or track.role not in ("melody", "harmony", "bass", "pad", "counter"):
+    if track.is_drum:  # a drum-machine kit and a played kit may stand in for each other
+        return [KIT_PROGRAMS[k] for k in SWAP_KITS if k != track.kit] if track.kit in SWAP_KITS else []
+    if track.role not in ("melody", "harmony", "bass", "pad", "counter"):
         return []
     if (track.role == "melody" and gim.effect == "bitcrush") or (track.role == "counter" and gim.effect == "canon"):
         return []
@@ -229,7 +232,7 @@ def retimbre(tracks: list[TrackSpec], style: StyleMusic, inst: InstrumentMusic, 
             if any(role == t.role for role, _, _ in swaps):
                 continue
             for prog in retimbre_candidates(t, style, inst, gim):
-                trial = [*tracks[:i], t.model_copy(update={"program": prog}), *tracks[i + 1:]]
+                trial = [*tracks[:i], _played_by(t, prog), *tracks[i + 1:]]
                 g = gain(band_timbre(trial), before)
                 if g >= RETIMBRE_MIN_GAIN and (best is None or g > best[0]):
                     best = (g, i, prog)
@@ -237,10 +240,17 @@ def retimbre(tracks: list[TrackSpec], style: StyleMusic, inst: InstrumentMusic, 
             break
         _, i, prog = best
         old = tracks[i].program
-        tracks[i] = tracks[i].model_copy(update={"program": prog, "name": program_name(prog)})
+        tracks[i] = _played_by(tracks[i], prog)
         swaps.append((tracks[i].role, old, prog))
         for k, t in enumerate(tracks):  # an echo answers the lead on the lead's own instrument
             lo, hi = program_range(prog)
             if t.role == "texture" and gim.effect == "echo" and tracks[i].role == "melody" and lo <= t.low and t.high <= hi:
                 tracks[k] = t.model_copy(update={"program": prog})
     return swaps
+
+
+def _played_by(track: TrackSpec, program: int) -> TrackSpec:
+    if track.is_drum:
+        kit = next(k for k in SWAP_KITS if KIT_PROGRAMS[k] == program)
+        return track.model_copy(update={"program": program, "kit": kit, "name": f"Drums ({kit})"})
+    return track.model_copy(update={"program": program, "name": program_name(program)})

@@ -16,7 +16,7 @@ from kotone.domain.theory import added_tone, build_chord, chord_symbol, harmony_
 from kotone.music.arranger import Parts, generate_section
 from kotone.music.orchestration import retimbre
 from kotone.music.planner import role_density
-from kotone.music.timbre import program_name
+from kotone.music.timbre import KIT_PROGRAMS, program_name
 from kotone.music.types import Note
 
 MODE_PROGRESSIONS = {"dark": (1, 6, 4, 5), "bright": (1, 4, 5, 1)}
@@ -103,11 +103,17 @@ def _retune_instruments(plan: SongPlan, req: RefineRequest, traces: list[IntentT
     plan.tracks = tracks
     traces.append(IntentTrace(
         decision_type="orchestration", decision="; ".join(
-            f"the {role} moves from {program_name(a)} to {program_name(b)}" for role, a, b in swaps),
+            f"the {role} moves from {_sound_name(role, a)} to {_sound_name(role, b)}" for role, a, b in swaps),
         because=[TraceFactor(factor=f"refine.{d}", value=f"{v:+.1f}", implication="asked for in words",
                              weight=min(1.0, abs(v))) for d, v in req.dims.items() if v],
         principle="An instrument is heard in the whole song: swap among the idiomatic ones, keep every note.",
     ))
+
+
+def _sound_name(role: str, program: int) -> str:
+    if role == "drums":
+        return next((f"the {k} kit" for k, p in KIT_PROGRAMS.items() if p == program and k != "hand"), "a drum kit")
+    return program_name(program)
 
 
 def _retune_feel(plan: SongPlan, s, dims: dict[str, float]) -> None:
@@ -205,7 +211,7 @@ def musical_diff(old: SongPlan, old_parts: Parts, new: SongPlan, new_parts: Part
     from kotone.music.measure import measure_span
 
     spb = 60.0 / old.tempo_bpm
-    instruments = [{"role": a.role, "before": program_name(a.program), "after": program_name(b.program)}
+    instruments = [{"role": a.role, "before": _sound_name(a.role, a.program), "after": _sound_name(b.role, b.program)}
                    for a, b in zip(old.tracks, new.tracks, strict=True) if a.program != b.program]
     sections = []
     for so, sn in zip(old.sections, new.sections, strict=True):
