@@ -25,7 +25,7 @@ def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[No
             if idx not in rngs:
                 rngs[idx] = np.random.default_rng([plan.seed, 99, idx, ROLES[role].salt])
             res.append(_humanize_note(plan, role, n, rngs[idx]))
-        out[role] = release_before_repeat(res)
+        out[role] = res if role == "drums" else release_before_repeat(res)
     if "fade_out" in plan.effects:
         last = plan.sections[-1]
         t0, t1 = last.start_beat, plan.total_beats
@@ -35,22 +35,33 @@ def humanize(plan: SongPlan, tracks: dict[str, list[Note]]) -> dict[str, list[No
 
 
 REPEAT_GAP = 0.02  # beats of silence before a pitch is struck again in the same part
+DOUBLED_STRIKE = 0.125  # beats: two overlapping strikes of one pitch this close are one note
 
 
 def release_before_repeat(notes: list[Note]) -> list[Note]:
-    """A note ends before the same pitch is struck again in its part. (Played legato and
-    nudged in time, a held note can outlast the next onset of its own pitch; in the MIDI file
-    the first note-off would then cut the new note to a click: a pedal bass lost every other
-    bar.)"""
-    nxt: dict[int, float] = {}
-    out = list(notes)
-    for i in sorted(range(len(out)), key=lambda k: -out[k].start):
-        n = out[i]
-        limit = nxt.get(n.pitch)
-        if limit is not None and n.start < limit < n.end:  # (sections never overlap: a section boundary is never cut)
-            out[i] = Note(n.start, max(0.03, round(limit - REPEAT_GAP - n.start, 4)), n.pitch, n.velocity)
-        nxt[n.pitch] = n.start
-    return out
+    """One part's notes as a MIDI channel can play them: a note ends before its pitch is struck
+    again, and two overlapping strikes of one pitch a moment apart (a doubled chord tone nudged
+    apart by the players) become one note. Otherwise the first note-off in the file cuts the
+    later note to a click (a pedal bass lost every other bar, pads lost doubled tones). Notes
+    that do not overlap are untouched, so a section boundary never changes anything."""
+    out: list[Note | None] = list(notes)
+    nxt: dict[int, int] = {}  # pitch -> index of the next kept strike
+    after: dict[int, int | None] = {}  # index -> index of the kept strike after it
+    for i in sorted(range(len(notes)), key=lambda k: -notes[k].start):
+        n = notes[i]
+        j = nxt.get(n.pitch)
+        follower = j
+        if j is not None:
+            m = out[j]
+            assert m is not None
+            if m.start - n.start < DOUBLED_STRIKE and n.start <= m.start < n.end:
+                out[j], follower = None, after.get(j)
+                n = Note(n.start, max(n.end, m.end) - n.start, n.pitch, max(n.velocity, m.velocity))
+            limit = out[follower].start if follower is not None and out[follower] is not None else None
+            if limit is not None and n.start < limit < n.end:
+                n = Note(n.start, max(0.03, round(limit - REPEAT_GAP - n.start, 4)), n.pitch, n.velocity)
+        out[i], after[i], nxt[n.pitch] = n, follower, i
+    return [n for n in out if n is not None]
 
 
 def _section_index(plan: SongPlan, beat: float) -> int:
