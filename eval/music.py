@@ -4,8 +4,11 @@ chorales, Essen folksongs and O'Neill's Irish tunes, repeats played), printed th
     python -m eval.music [--n 100] [--corpus-n 40] [--seed 5] [--variety 30]
 
 The listener table (one row per column of ``COLUMNS``): lead top-voice share (as heard, from
-the MIDI file), melodic bar recurrence (of the tune as written, like the scores), section return, ending (tonic, held length, bass, cadence), range violations,
-distinct chords, groove consistency, harmony check; then the bars of issue 9, met or not.
+the MIDI file), lead minus the loudest accompaniment part (dB above 300 Hz, each track rendered
+alone with the app's synth: ``eval.mixcheck``), melodic bar recurrence (of the tune as written,
+like the scores), section return, ending (tonic, held length, bass, cadence), range violations,
+distinct chords, groove consistency, harmony check, loudness of the file the player gets (LUFS);
+then the bars of issue 9, met or not.
 The variety table: melody bars shared after a mood swap and after a seed change.
 Writes eval/results/music.json and music.md.
 
@@ -27,6 +30,7 @@ import numpy as np
 
 from eval import music_metrics as mm
 from eval.controllability import RESULTS, plan_scales, random_choices
+from eval.mixcheck import LEAD_BAR_DB, LOUDNESS_TOLERANCE_LU, audio_columns
 from kotone.assets import load_catalog
 from kotone.domain.roles import ACCOMPANIMENT
 from kotone.music import harmony_check as hc
@@ -34,6 +38,7 @@ from kotone.music.experts.canonical import Track, annotate_chords, annotate_key
 from kotone.music.orchestration import program_range
 from kotone.music.types import Note
 from kotone.pipeline import Song, compose
+from kotone.render.loudness import TARGET_LUFS
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Column:
     fn: Callable[[Piece], float | str | None]
     summary: str = "median"  # median | share (of 1s) | max | min | top (most common label)
     fmt: str = "{:.2f}"
+    meets: Callable[[float], bool] | None = None  # a per-piece bar: the summary adds the share meeting it
 
 
 def _range_violations(p: Piece) -> float | None:
@@ -80,6 +86,15 @@ def _ending(p: Piece) -> dict:
     return p.extra["ending"]
 
 
+def _audio(p: Piece, key: str) -> float | None:
+    """An audio column of a generated song (stems and the rendered file; None for a score)."""
+    if p.song is None:
+        return None
+    if "audio" not in p.extra:
+        p.extra["audio"] = audio_columns(p.song)
+    return p.extra["audio"][key]
+
+
 def _held_tonic(p: Piece) -> float:
     e = _ending(p)
     ok = e["tonic"] and e["held_beats"] >= 2.0 - 1e-6
@@ -88,6 +103,8 @@ def _held_tonic(p: Piece) -> float:
 
 COLUMNS: list[Column] = [
     Column("lead_top_share", lambda p: None if p.accompaniment is None else mm.lead_top_share(p.melody, p.accompaniment)),
+    Column("lead_minus_acc_db", lambda p: _audio(p, "lead_minus_acc_db"), "median", "{:+.1f}",
+           meets=lambda v: v >= LEAD_BAR_DB),
     Column("bar_recurrence", lambda p: mm.bar_recurrence(p.tune, p.bpb)),
     Column("section_return", lambda p: float(mm.section_returns(p.tune, p.bpb)), "share"),
     Column("ends_on_tonic", lambda p: _ending(p)["tonic"], "share"),
@@ -100,9 +117,8 @@ COLUMNS: list[Column] = [
     Column("groove", lambda p: mm.groove_consistency(p.tune, max(1, int(max((n.end for n in p.tune), default=0)
                                                                           // p.bpb)), p.bpb)),
     Column("harmony_pass", lambda p: p.harmony_pass, "share"),
-    # audio columns are measured from stems (the sound engineer's), e.g.:
-    # Column("lead_minus_acc_db", audio_columns.lead_minus_acc_db, "median", "{:+.1f}"),
-    # Column("loudness_lufs", audio_columns.loudness_lufs, "median", "{:.1f}"),
+    Column("loudness_lufs", lambda p: _audio(p, "loudness_lufs"), "median", "{:.2f}",
+           meets=lambda v: abs(v - TARGET_LUFS) <= LOUDNESS_TOLERANCE_LU),
 ]
 
 
@@ -225,6 +241,9 @@ def summarize(col: Column, pieces: list[Piece]) -> dict:
         out["text"] = f"{col.fmt.format(out['median'])} ({col.summary} {col.fmt.format(out[col.summary])})"
     else:
         out["text"] = f"{col.fmt.format(out['median'])} [{col.fmt.format(out['p10'])}-{col.fmt.format(out['p90'])}]"
+    if col.meets is not None:
+        out["meets"] = float(np.mean([col.meets(float(v)) for v in vals]))
+        out["text"] += f" (bar met {out['meets']:.0%})"
     return out
 
 
@@ -249,6 +268,16 @@ def bars_of_issue(table: dict[str, dict[str, dict]]) -> list[tuple[str, bool, st
         (">= 3 distinct chords in every song", g["distinct_chords"]["min"] >= 3,
          f"min {g['distinct_chords']['min']:.0f}"),
     ]
+    lead, lufs = g["lead_minus_acc_db"], g["loudness_lufs"]
+    if lead.get("n") and lufs.get("n"):
+        dev = max(abs(lufs["min"] - TARGET_LUFS), abs(lufs["max"] - TARGET_LUFS))
+        rows += [
+            (f"lead >= {LEAD_BAR_DB:.0f} dB above the loudest accompaniment (stems) in >= 95% of songs",
+             lead["meets"] >= 0.95, f"{lead['meets']:.0%} of {lead['n']}; median {lead['median']:+.1f} dB, "
+             f"min {lead['min']:+.1f}"),
+            (f"loudness within +-{LOUDNESS_TOLERANCE_LU} LU of {TARGET_LUFS:.0f} LUFS", lufs["meets"] >= 1.0,
+             f"{lufs['meets']:.0%} of {lufs['n']}; {lufs['min']:.2f} .. {lufs['max']:.2f} LUFS, largest deviation {dev:.2f} LU"),
+        ]
     return rows
 
 

@@ -133,6 +133,9 @@ class SectionSpec(_Model):
     track_behaviors: dict[str, TrackBehavior] = Field(default_factory=dict)
     tonic_shift: int = Field(0, ge=-6, le=6)  # semitones, for a key change gimmick
     scale: str | None = None  # this section's own scale when a refinement changed its mode
+    # this section's own playing when a refinement changed it (None: the song's legato/timing)
+    legato: float | None = Field(None, ge=0.1, le=1.2)
+    timing_spread: float | None = Field(None, ge=0.0, le=0.05)
     melodic_register: Register = "mid"
     # The form: the section's letter ("A", "B", "C"; "I" intro, "O" outro) and, for a section
     # that brings back an earlier one, that section's id (its tune returns note for note,

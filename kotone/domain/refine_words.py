@@ -226,11 +226,16 @@ def refine_summary(diff: Mapping[str, Any], before: Mapping[str, float], after: 
     kept = [s["section"] for s in sections if not s.get("changed")]
     line1 = ("Regenerated: " + ", ".join(changed) if changed else "Nothing was regenerated")
     line1 += ("; kept note for note: " + ", ".join(kept)) if kept and changed else ""
-    musical = []
+    musical = [f"the {i['role']} is now played on {i['after']} (was {i['before']})" for i in diff.get("instruments", [])]
     for s in sections:
         if s.get("scale"):
             musical.append(f"the {s['section']} moves from {s['scale']['before'].replace('_', ' ')} to "
                            f"{s['scale']['after'].replace('_', ' ')}")
+    feel = {k: b - a for s in sections for k, (a, b) in (s.get("feel") or {}).items()}
+    if not musical and feel:
+        words = {"legato": ("play more legato", "play more detached"),
+                 "timing_spread": ("sit looser around the beat", "sit tighter on the beat")}
+        musical.append("the players " + " and ".join(words[k][0 if v > 0 else 1] for k, v in sorted(feel.items())))
     if not musical:
         notes = [(role, t["before"]["notes"], t["after"]["notes"]) for s in sections for role, t in
                  s.get("tracks", {}).items() if not t.get("identical")]

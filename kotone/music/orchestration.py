@@ -184,3 +184,73 @@ def plan_tracks(style: StyleMusic, inst: InstrumentMusic, intent: Params, gim: G
         add("texture", texture, lo, hi, name="Echo" if gim.effect == "echo" else program_name(texture))
     tracks.sort(key=lambda t: PLAN_ORDER.index(t.role))
     return tracks
+
+
+RETIMBRE_DIMS = ("warmth", "acousticness", "nostalgia")  # the qualities an instrument swap answers
+RETIMBRE_MIN_GAIN = 1.5  # band-timbre points in the asked direction a swap must bring
+RETIMBRE_MAX_SWAPS = 2
+SWAP_KITS = ("standard", "room", "electronic", "808")  # brushes, jazz and hand drums are the style's own
+
+
+def retimbre_candidates(track: TrackSpec, style: StyleMusic, inst: InstrumentMusic, gim: GimmickMusic) -> list[int]:
+    """Programs that may take over ``track`` in a refinement: the lead and the comping keep to
+    the instrument card's own list (they are the card); bass, pad and counter may also come
+    from the style's orchestra. Only programs whose range holds the track's band, so every note
+    stays where it is."""
+    if track.is_drum:  # a drum-machine kit and a played kit may stand in for each other
+        return [KIT_PROGRAMS[k] for k in SWAP_KITS if k != track.kit] if track.kit in SWAP_KITS else []
+    if track.role not in ("melody", "harmony", "bass", "pad", "counter"):
+        return []
+    if (track.role == "melody" and gim.effect == "bitcrush") or (track.role == "counter" and gim.effect == "canon"):
+        return []
+    table = orchestras()[style.orchestra]
+    cands = list(inst.programs.get(track.role, []))
+    if track.role not in ("melody", "harmony"):
+        cands += [p for p in table.get(track.role, []) if p not in cands]
+    return [p for p in cands if p != track.program
+            and program_range(p)[0] <= track.low and track.high <= program_range(p)[1]]
+
+
+def retimbre(tracks: list[TrackSpec], style: StyleMusic, inst: InstrumentMusic, gim: GimmickMusic,
+             dims: dict[str, float]) -> list[tuple[str, int, int]]:
+    """Swap up to two instruments so the band's timbre moves the way ``dims`` asks (+1 more of
+    a quality, -1 less; warmth, acousticness and nostalgia are heard in the instruments). Each
+    swap is the idiomatic candidate that moves the band furthest that way; ``tracks`` is
+    changed in place. Returns (role, old program, new program) per swap."""
+    asked = {d: v for d, v in dims.items() if d in RETIMBRE_DIMS and v}
+    swaps: list[tuple[str, int, int]] = []
+    if not asked:
+        return swaps
+
+    def gain(after: dict[str, float], before: dict[str, float]) -> float:
+        return sum(v * (after[d] - before[d]) for d, v in asked.items())
+
+    for _ in range(RETIMBRE_MAX_SWAPS):
+        before = band_timbre(tracks)
+        best: tuple[float, int, int] | None = None
+        for i, t in enumerate(tracks):
+            if any(role == t.role for role, _, _ in swaps):
+                continue
+            for prog in retimbre_candidates(t, style, inst, gim):
+                trial = [*tracks[:i], _played_by(t, prog), *tracks[i + 1:]]
+                g = gain(band_timbre(trial), before)
+                if g >= RETIMBRE_MIN_GAIN and (best is None or g > best[0]):
+                    best = (g, i, prog)
+        if best is None:
+            break
+        _, i, prog = best
+        old = tracks[i].program
+        tracks[i] = _played_by(tracks[i], prog)
+        swaps.append((tracks[i].role, old, prog))
+        for k, t in enumerate(tracks):  # an echo answers the lead on the lead's own instrument
+            lo, hi = program_range(prog)
+            if t.role == "texture" and gim.effect == "echo" and tracks[i].role == "melody" and lo <= t.low and t.high <= hi:
+                tracks[k] = t.model_copy(update={"program": prog})
+    return swaps
+
+
+def _played_by(track: TrackSpec, program: int) -> TrackSpec:
+    if track.is_drum:
+        kit = next(k for k in SWAP_KITS if KIT_PROGRAMS[k] == program)
+        return track.model_copy(update={"program": program, "kit": kit, "name": f"Drums ({kit})"})
+    return track.model_copy(update={"program": program, "name": program_name(program)})
