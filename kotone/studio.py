@@ -108,7 +108,10 @@ def render_song(song: Song, out_dir: Path, *, fmt: str = "auto", with_images: bo
     files: dict[str, Path] = {}
     t0 = time.perf_counter()
     mid = out_dir / "song.mid"
-    song.midi.write(str(mid))
+    if song.midi_file:  # the bytes the song was measured from (pretty_midi's write is slow)
+        mid.write_bytes(song.midi_file)
+    else:
+        song.midi.write(str(mid))
     files["song.mid"] = mid
     audio = render_audio(song.midi, out_dir, stem="song", fx=song.plan.audio_fx, timeout_s=AUDIO_TIMEOUT_S,
                          max_seconds=AUDIO_MAX_S, fmt=fmt)
