@@ -186,3 +186,24 @@ def test_limiter_holds_the_ceiling_and_leaves_the_rest_alone():
 def test_silence_is_not_blown_up():
     y, report = normalize_loudness(np.zeros((22050, 1), dtype=np.float32), 22050)
     assert not np.any(y) and report.gain_db == 0.0
+
+
+@pytest.mark.parametrize("case", ["noise", "quiet_start", "gap", "stereo", "short", "silence", "44k"])
+def test_fast_loudness_meter_agrees_with_pyloudnorm(case):
+    from kotone.render.loudness import integrated_loudness
+
+    rng = np.random.default_rng(5)
+    rate = 44100 if case == "44k" else 22050
+    x = (rng.standard_normal(rate * 20) * 0.1).astype(np.float32)
+    if case == "quiet_start":
+        x[: rate * 8] *= 1e-3  # under the relative gate
+    elif case == "gap":
+        x[rate * 5 : rate * 12] = 0.0  # under the absolute gate
+    elif case == "stereo":
+        x = np.stack([x, 0.5 * x[::-1]], axis=1)
+    elif case == "short":
+        x = x[: int(0.41 * rate)]
+    elif case == "silence":
+        x = np.zeros(rate * 2, dtype=np.float32)
+    ref, fast = loudness_lufs(x, rate), integrated_loudness(x, rate)
+    assert ref == fast if not np.isfinite(ref) else abs(ref - fast) < 1e-3
