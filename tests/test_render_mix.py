@@ -207,3 +207,22 @@ def test_fast_loudness_meter_agrees_with_pyloudnorm(case):
         x = np.zeros(rate * 2, dtype=np.float32)
     ref, fast = loudness_lufs(x, rate), integrated_loudness(x, rate)
     assert ref == fast if not np.isfinite(ref) else abs(ref - fast) < 1e-3
+
+
+@pytest.mark.parametrize("n_peaks", [1, 5, 400])  # 400: past MAX_SPANS, the whole song at once
+def test_limiter_around_the_peaks_equals_the_limiter_over_the_whole_song(n_peaks):
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    from kotone.render.loudness import LOOKAHEAD_S
+
+    rng = np.random.default_rng(n_peaks)
+    x = (rng.standard_normal((22050 * 30, 1)) * 0.05).astype(np.float32)
+    at = rng.choice(len(x), n_peaks, replace=False)
+    x[at, 0] = rng.uniform(1.0, 3.0, n_peaks) * rng.choice([-1, 1], n_peaks)
+    y, reduced = limit_peaks(x, 22050, -1.0)
+    ceiling = 10 ** (-1 / 20)
+    need = np.minimum(1.0, ceiling / np.maximum(np.abs(x[:, 0]), 1e-12))  # the whole-song reference
+    width = 2 * round(LOOKAHEAD_S * 22050) + 1
+    gain = np.minimum(uniform_filter1d(minimum_filter1d(need, width, mode="nearest"), width, mode="nearest"), need)
+    assert np.array_equal(y, (x * gain[:, None]).astype(np.float32))
+    assert reduced == pytest.approx(-20 * np.log10(gain.min()))
