@@ -112,12 +112,14 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     bar_beats = ts[0].numerator * 4 / ts[0].denominator if ts else 4.0
     win = spb * (bar_beats / 2 if bar_beats % 2 == 0 else bar_beats)
     sevenths = []
+    low = np.array([h for h in held if h[2] < ACCOMP_TOP], dtype=float).reshape(-1, 3)
+    low_pc = low[:, 2].astype(np.int64) % 12
     for b in np.arange(0, dur, win):
-        weight: dict[int, float] = {}
-        for start, end, pitch in held:
-            if pitch < ACCOMP_TOP and end > b and start < b + win:
-                weight[pitch % 12] = weight.get(pitch % 12, 0.0) + (min(end, b + win) - max(start, b)) / spb
-        pcs = {pc for pc, w in weight.items() if w >= 0.5}
+        inside = (low[:, 1] > b) & (low[:, 0] < b + win)
+        # beats each pitch class sounds in the window, summed note by note in file order
+        overlap = (np.minimum(low[inside, 1], b + win) - np.maximum(low[inside, 0], b)) / spb
+        weight = np.bincount(low_pc[inside], weights=overlap, minlength=12)
+        pcs = {int(pc) for pc in np.flatnonzero(weight >= 0.5)}
         if len(pcs) >= 3:
             sevenths.append(is_seventh_chord(pcs))
     chord_richness = float(np.mean(sevenths)) if sevenths else 0.0
