@@ -242,7 +242,8 @@ def _midi_events(pm: pretty_midi.PrettyMIDI) -> list[_Event]:
     return events
 
 
-def _tsf_events(pm: pretty_midi.PrettyMIDI, font: Any, sample_rate: int, end_s: float) -> list[_Event]:
+def _tsf_events(pm: pretty_midi.PrettyMIDI, font: Any, sample_rate: int, end_s: float,
+                font_key: object = None) -> list[_Event]:
     """The events TinySoundFont plays: with :data:`CULL_TAILS`, long release tails are
     stopped once inaudible (:mod:`kotone.render.tails`)."""
     if not CULL_TAILS:
@@ -250,8 +251,8 @@ def _tsf_events(pm: pretty_midi.PrettyMIDI, font: Any, sample_rate: int, end_s: 
     from kotone.render.tails import plan_events, tail_of
 
     tsf = _tsf_module()
-    return plan_events(pm, _assign_channels(pm), _PITCHED_CHANNELS, lambda prog: tail_of(tsf, font, prog, sample_rate),
-                       end_s, _instrument_events)
+    return plan_events(pm, _assign_channels(pm), _PITCHED_CHANNELS,
+                       lambda prog: tail_of(tsf, font, prog, sample_rate, font_key), end_s, _instrument_events)
 
 
 def gm_gain(value: int) -> float:
@@ -306,14 +307,19 @@ def synth_tinysoundfont(
     """Render in-process with TinySoundFont: exactly ``duration_s`` seconds of samples."""
     _check_channels(channels)
     deadline = time.monotonic() + timeout_s
-    font = loaded_soundfont()
+    path = find_soundfont()
+    font = loaded_soundfont(path)
     player = _TsfPlayer(font, sample_rate, channels)
     n_samples = round(duration_s * sample_rate)
     out = np.zeros((n_samples, channels), dtype=np.float32)
     raw = memoryview(out.reshape(-1)).cast("B")  # TinySoundFont writes raw bytes
     frame = 4 * channels
     pos = 0
-    for t, _, ch, kind, a, b in _tsf_events(pm, font, sample_rate, duration_s):
+    try:
+        font_key: object = (str(path), path.stat().st_mtime_ns)  # the tails belong to this SoundFont file
+    except OSError:
+        font_key = None
+    for t, _, ch, kind, a, b in _tsf_events(pm, font, sample_rate, duration_s, font_key):
         at = min(round(t * sample_rate), n_samples)
         if at > pos:
             player.synth.render(raw[pos * frame : at * frame])

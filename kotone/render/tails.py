@@ -55,14 +55,15 @@ class Tail:
         return self.alive_s - self.cut_s if math.isfinite(self.cut_s) else 0.0
 
 
-_TAILS: dict[tuple[int, int, int], Tail] = {}
+_TAILS: dict[tuple[object, int, int], Tail] = {}
 _TAILS_LOCK = threading.Lock()
 
 
-def tail_of(tsf: Any, font: Any, program: int, sample_rate: int) -> Tail:
-    """The release tail of a pitched ``program`` in the parsed ``font`` (cached per process):
-    the longest over a few keys, velocities and note lengths."""
-    key = (id(font), program, sample_rate)
+def tail_of(tsf: Any, font: Any, program: int, sample_rate: int, font_key: object = None) -> Tail:
+    """The release tail of a pitched ``program`` in the parsed ``font`` (cached per process
+    under ``font_key``, which names the SoundFont file and its version): the longest over a
+    few keys, velocities and note lengths."""
+    key = (font_key if font_key is not None else id(font), program, sample_rate)
     with _TAILS_LOCK:
         if key in _TAILS:
             return _TAILS[key]
