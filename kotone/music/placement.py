@@ -60,8 +60,13 @@ def below_lead(notes: list[Note], lead: list[Note], low: int, drop: bool = False
     """Every note under the lowest lead note sounding with it (an octave down, or left out;
     with ``drop``, always left out)."""
     out, seen = [], set()
+    spans = sorted((m.start, m.end, m.pitch) for m in lead)
+    starts = [m[0] for m in spans]
+    longest = max((e - s for s, e, _ in spans), default=0.0)
     for n in notes:
-        over = [m.pitch for m in lead if m.start < n.end - 0.02 and m.end > n.start + 0.02]
+        # only lead notes starting within ``longest`` before n and before its end can sound with it
+        window = spans[bisect_right(starts, n.start + 0.02 - longest - 1e-6):bisect_left(starts, n.end - 0.02)]
+        over = [m[2] for m in window if m[0] < n.end - 0.02 and m[1] > n.start + 0.02]
         p = n.pitch
         if over:
             while p >= min(over) and p - 12 >= low and not drop:
