@@ -33,11 +33,12 @@ class Song:
     plan: SongPlan
     parts: Parts  # section_id -> role -> notes (before humanization)
     tracks: dict[str, list[Note]]  # role -> humanized notes over the whole song
-    midi: pretty_midi.PrettyMIDI
+    midi: pretty_midi.PrettyMIDI  # read back from ``midi_file``: exactly what is saved and shared
     measured: Params
     features: Features
     timings_ms: dict[str, float] = field(default_factory=dict)
     score: ScoreBreakdown | None = None
+    midi_file: bytes = b""  # the song.mid bytes, written once
 
     @property
     def duration_s(self) -> float:
@@ -103,14 +104,15 @@ def finish_song(plan: SongPlan, parts: Parts, cards: Mapping[str, Card], commiss
     tracks = humanize(plan, flatten(plan, parts))
     # Everything downstream (measurement, audio, piano roll) reads the MIDI *file*, so what is
     # judged is exactly what is shared and downloaded.
-    pm = read_midi(midi_bytes(build_midi(plan, tracks)))
+    data = midi_bytes(build_midi(plan, tracks))
+    pm = read_midi(data)
     t2 = time.perf_counter()
     timings["generate"] = (t2 - t_start) * 1000
     measured, feats = measure(pm)
     t3 = time.perf_counter()
     timings["measure"] = (t3 - t2) * 1000
     song = Song(plan=plan, parts=parts, tracks=tracks, midi=pm, measured=measured, features=feats,
-                timings_ms=timings)
+                timings_ms=timings, midi_file=data)
     if commission is not None:
         song.score = score_song(commission.target, measured, cards, commission, load_catalog())
     return song

@@ -39,6 +39,10 @@ AUDIO_TIMEOUT_S = 20.0
 COACH_BUDGET_S = 3.0  # wall-clock cap on the coaching's real compositions (a safety net)
 _CACHE_SIZE = 48
 AUDIO_MAX_S = 150.0  # songs run 45-120 s (kotone.music.form), plus the release tail
+ROLL_IMAGES = ("roll.png", "thumb.png")
+APP_IMAGES = ("thumb.png",)
+"""The app draws the roll in the browser from the notes; it serves only the thumbnail (gallery and
+share previews). The compose CLI writes both."""
 
 
 @dataclass
@@ -102,13 +106,17 @@ def coach(song: Song, commission: Commission, budget_s: float = COACH_BUDGET_S) 
     song.timings_ms["coach_trials"] = float(trials)
 
 
-def render_song(song: Song, out_dir: Path, *, fmt: str = "auto", with_images: bool = True) -> dict[str, Path]:
-    """Write song.mid, the audio file and the piano-roll images into ``out_dir``."""
+def render_song(song: Song, out_dir: Path, *, fmt: str = "auto", with_images: bool = True,
+                images: tuple[str, ...] = ROLL_IMAGES) -> dict[str, Path]:
+    """Write song.mid, the audio file and the piano-roll ``images`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     t0 = time.perf_counter()
     mid = out_dir / "song.mid"
-    song.midi.write(str(mid))
+    if song.midi_file:  # the bytes the song was measured from (pretty_midi's write is slow)
+        mid.write_bytes(song.midi_file)
+    else:
+        song.midi.write(str(mid))
     files["song.mid"] = mid
     audio = render_audio(song.midi, out_dir, stem="song", fx=song.plan.audio_fx, timeout_s=AUDIO_TIMEOUT_S,
                          max_seconds=AUDIO_MAX_S, fmt=fmt)
@@ -117,11 +125,11 @@ def render_song(song: Song, out_dir: Path, *, fmt: str = "auto", with_images: bo
     song.timings_ms["synth"] = audio.synth_s * 1000
     song.timings_ms["encode"] = audio.encode_s * 1000
     song.timings_ms["audio_s"] = audio.duration_s * 1000
-    if with_images:
+    if with_images and images:
         from kotone.render.roll import render_song_roll
 
         t1 = time.perf_counter()
-        files.update(render_song_roll(song, out_dir))
+        files.update(render_song_roll(song, out_dir, images))
         song.timings_ms["render_roll"] = (time.perf_counter() - t1) * 1000
     return files
 
@@ -130,13 +138,13 @@ render_files = render_song  # the name eval/bench.py uses
 
 
 def render_and_coach(song: Song, commission: Commission | None, out_dir: Path, *, fmt: str = "auto",
-                     coaching: bool = True) -> dict[str, Path]:
+                     coaching: bool = True, images: tuple[str, ...] = ROLL_IMAGES) -> dict[str, Path]:
     """Render the files while the coaching composes its swaps (audio encoding runs outside the
     interpreter lock, so on two cores the coaching adds little to the wall clock)."""
     if commission is None or song.score is None or not coaching:
-        return render_song(song, out_dir, fmt=fmt)
+        return render_song(song, out_dir, fmt=fmt, images=images)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rendering = pool.submit(render_song, song, out_dir, fmt=fmt)
+        rendering = pool.submit(render_song, song, out_dir, fmt=fmt, images=images)
         coach(song, commission)
         return rendering.result()
 
@@ -148,7 +156,7 @@ def compose_and_save(choice: Mapping[str, str], seed: int, commission: Commissio
     song = compose_scored(choice, seed, commission)
     gallery = gallery or Gallery()
     with tempfile.TemporaryDirectory(dir=gallery.songs_dir, prefix=".work-") as tmp:
-        files = render_and_coach(song, commission, Path(tmp), coaching=coaching)
+        files = render_and_coach(song, commission, Path(tmp), coaching=coaching, images=APP_IMAGES)
         song.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         record = song_record(song, commission, request_text, parent)
         done = _save(record, files, gallery, song)
@@ -214,7 +222,7 @@ def refine_and_save(song_id: str, command: str, gallery: Gallery | None = None) 
     version = old.version + 1
     title = version_title(old.base_title, version, ", ".join(request.matched))
     with tempfile.TemporaryDirectory(dir=gallery.songs_dir, prefix=".work-") as tmp:
-        files = render_song(new, Path(tmp))
+        files = render_song(new, Path(tmp), images=APP_IMAGES)
         record = song_record(new, old.commission, old.request, parent=song_id, title=title, version=version,
                              refinement=refinement)
         return _save(record, files, gallery, new)

@@ -186,3 +186,43 @@ def test_limiter_holds_the_ceiling_and_leaves_the_rest_alone():
 def test_silence_is_not_blown_up():
     y, report = normalize_loudness(np.zeros((22050, 1), dtype=np.float32), 22050)
     assert not np.any(y) and report.gain_db == 0.0
+
+
+@pytest.mark.parametrize("case", ["noise", "quiet_start", "gap", "stereo", "short", "silence", "44k"])
+def test_fast_loudness_meter_agrees_with_pyloudnorm(case):
+    from kotone.render.loudness import integrated_loudness
+
+    rng = np.random.default_rng(5)
+    rate = 44100 if case == "44k" else 22050
+    x = (rng.standard_normal(rate * 20) * 0.1).astype(np.float32)
+    if case == "quiet_start":
+        x[: rate * 8] *= 1e-3  # under the relative gate
+    elif case == "gap":
+        x[rate * 5 : rate * 12] = 0.0  # under the absolute gate
+    elif case == "stereo":
+        x = np.stack([x, 0.5 * x[::-1]], axis=1)
+    elif case == "short":
+        x = x[: int(0.41 * rate)]
+    elif case == "silence":
+        x = np.zeros(rate * 2, dtype=np.float32)
+    ref, fast = loudness_lufs(x, rate), integrated_loudness(x, rate)
+    assert ref == fast if not np.isfinite(ref) else abs(ref - fast) < 1e-3
+
+
+@pytest.mark.parametrize("n_peaks", [1, 5, 400])  # 400: past MAX_SPANS, the whole song at once
+def test_limiter_around_the_peaks_equals_the_limiter_over_the_whole_song(n_peaks):
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    from kotone.render.loudness import LOOKAHEAD_S
+
+    rng = np.random.default_rng(n_peaks)
+    x = (rng.standard_normal((22050 * 30, 1)) * 0.05).astype(np.float32)
+    at = rng.choice(len(x), n_peaks, replace=False)
+    x[at, 0] = rng.uniform(1.0, 3.0, n_peaks) * rng.choice([-1, 1], n_peaks)
+    y, reduced = limit_peaks(x, 22050, -1.0)
+    ceiling = 10 ** (-1 / 20)
+    need = np.minimum(1.0, ceiling / np.maximum(np.abs(x[:, 0]), 1e-12))  # the whole-song reference
+    width = 2 * round(LOOKAHEAD_S * 22050) + 1
+    gain = np.minimum(uniform_filter1d(minimum_filter1d(need, width, mode="nearest"), width, mode="nearest"), need)
+    assert np.array_equal(y, (x * gain[:, None]).astype(np.float32))
+    assert reduced == pytest.approx(-20 * np.log10(gain.min()))

@@ -109,8 +109,8 @@ def _humanize_note(plan: SongPlan, role: str, n: Note, rng: np.random.Generator)
     sec_end = sec.start_beat + sec.bars * plan.beats_per_bar
     start = min(max(start, sec_start), sec_end - 0.05)
     dur = min(dur, sec_end - start)
-    return Note(round(start, 4), max(0.03, round(dur, 4)), n.pitch, int(np.clip(round(vel), 1, 127)))
+    return Note(round(start, 4), max(0.03, round(dur, 4)), n.pitch, min(127, max(1, int(round(vel)))))
 
 
 def _scale_vel(n: Note, k: float) -> Note:
-    return Note(n.start, n.dur, n.pitch, int(np.clip(round(n.velocity * k), 1, 127)))
+    return Note(n.start, n.dur, n.pitch, min(127, max(1, int(round(n.velocity * k)))))

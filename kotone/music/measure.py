@@ -97,9 +97,10 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     for inst in pm.instruments:
         if inst.is_drum or len(inst.notes) < 3:
             continue
-        nxt = _next_onsets(inst)
-        for n in inst.notes:
-            gap = nxt.get(round(n.start, 3), 0.0) - n.start
+        keys = _onset_keys(inst, 3)
+        nxt = dict(itertools.pairwise(sorted(set(keys))))
+        for n, key in zip(inst.notes, keys, strict=True):
+            gap = nxt.get(key, 0.0) - n.start
             if 0.05 < gap < 4.0:
                 ratios.append(min(1.2, (n.end - n.start) / gap))
     legato = float(np.mean(ratios)) if ratios else 0.5
@@ -112,12 +113,14 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     bar_beats = ts[0].numerator * 4 / ts[0].denominator if ts else 4.0
     win = spb * (bar_beats / 2 if bar_beats % 2 == 0 else bar_beats)
     sevenths = []
+    low = np.array([h for h in held if h[2] < ACCOMP_TOP], dtype=float).reshape(-1, 3)
+    low_pc = low[:, 2].astype(np.int64) % 12
     for b in np.arange(0, dur, win):
-        weight: dict[int, float] = {}
-        for start, end, pitch in held:
-            if pitch < ACCOMP_TOP and end > b and start < b + win:
-                weight[pitch % 12] = weight.get(pitch % 12, 0.0) + (min(end, b + win) - max(start, b)) / spb
-        pcs = {pc for pc, w in weight.items() if w >= 0.5}
+        inside = (low[:, 1] > b) & (low[:, 0] < b + win)
+        # beats each pitch class sounds in the window, summed note by note in file order
+        overlap = (np.minimum(low[inside, 1], b + win) - np.maximum(low[inside, 0], b)) / spb
+        weight = np.bincount(low_pc[inside], weights=overlap, minlength=12)
+        pcs = {int(pc) for pc in np.flatnonzero(weight >= 0.5)}
         if len(pcs) >= 3:
             sevenths.append(is_seventh_chord(pcs))
     chord_richness = float(np.mean(sevenths)) if sevenths else 0.0
@@ -127,7 +130,7 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     sync_flags = []
     lines = [inst for inst in pm.instruments if not inst.is_drum and len(inst.notes) >= 2 and _is_line(inst)]
     for inst in lines:
-        on = sorted({round(n.start / spb, 3) for n in inst.notes})
+        on = sorted(set(_onset_keys(inst, 3, spb)))
         for a, nxt in itertools.pairwise(on):
             frac = a % 1.0
             sync_flags.append(bool(0.1 < frac < 0.9 and nxt > np.floor(a) + 1.08))
@@ -140,7 +143,7 @@ def extract_features(pm: pretty_midi.PrettyMIDI) -> Features:
     # near a beat), in beats; machines sit on it, old records wander
     devs = []
     for inst in pm.instruments:
-        firsts = sorted({round(n.start / spb, 4) for n in inst.notes})
+        firsts = sorted(set(_onset_keys(inst, 4, spb)))
         for a, b in itertools.pairwise([-1.0, *firsts]):
             if b - a > 0.06 and abs(b - round(b)) < 0.12:
                 devs.append(abs(b - round(b)))
@@ -183,14 +186,17 @@ def _major_chord_share(pitched: list, spb: float, dur: float) -> float:
 def _is_line(inst: pretty_midi.Instrument) -> bool:
     """A single-note line (melody, counter-melody, bass): most onsets carry one note."""
     per_onset: dict[float, int] = {}
-    for n in inst.notes:
-        per_onset[round(n.start, 2)] = per_onset.get(round(n.start, 2), 0) + 1
+    for key in _onset_keys(inst, 2):
+        per_onset[key] = per_onset.get(key, 0) + 1
     return sum(v == 1 for v in per_onset.values()) > 0.8 * len(per_onset)
 
 
-def _next_onsets(inst: pretty_midi.Instrument) -> dict[float, float]:
-    """Each onset (rounded to ms) of a part -> the part's next onset."""
-    return dict(itertools.pairwise(sorted({round(n.start, 3) for n in inst.notes})))
+def _onset_keys(inst: pretty_midi.Instrument, digits: int, unit: float = 1.0) -> list[float]:
+    """Each note's start (in ``unit`` seconds) rounded to ``digits``, in note order: the same
+    values as ``round(n.start / unit, digits)`` note by note (numpy's rounding either way),
+    in one array operation."""
+    starts = np.array([n.start for n in inst.notes], dtype=np.float64)
+    return np.round(starts / unit if unit != 1.0 else starts, digits).tolist()
 
 
 def _held_notes(pm: pretty_midi.PrettyMIDI, spb: float) -> list[tuple[float, float, int]]:
@@ -200,9 +206,10 @@ def _held_notes(pm: pretty_midi.PrettyMIDI, spb: float) -> list[tuple[float, flo
     for inst in pm.instruments:
         if inst.is_drum:
             continue
-        nxt = _next_onsets(inst)
-        for n in inst.notes:
-            heard = min(nxt.get(round(n.start, 3), n.end), n.start + 2 * spb)
+        keys = _onset_keys(inst, 3)
+        nxt = dict(itertools.pairwise(sorted(set(keys))))
+        for n, key in zip(inst.notes, keys, strict=True):
+            heard = min(nxt.get(key, n.end), n.start + 2 * spb)
             out.append((n.start, max(n.end, heard), n.pitch))
     return out
 

@@ -5,6 +5,8 @@ held semitone clashes with the parts made before it; the song's last bar ends to
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 from kotone.domain.plan import SectionSpec, SongPlan, TrackSpec
 from kotone.domain.roles import ROLES
 from kotone.domain.theory import nearest_pitch
@@ -58,8 +60,13 @@ def below_lead(notes: list[Note], lead: list[Note], low: int, drop: bool = False
     """Every note under the lowest lead note sounding with it (an octave down, or left out;
     with ``drop``, always left out)."""
     out, seen = [], set()
+    spans = sorted((m.start, m.end, m.pitch) for m in lead)
+    starts = [m[0] for m in spans]
+    longest = max((e - s for s, e, _ in spans), default=0.0)
     for n in notes:
-        over = [m.pitch for m in lead if m.start < n.end - 0.02 and m.end > n.start + 0.02]
+        # only lead notes starting within ``longest`` before n and before its end can sound with it
+        window = spans[bisect_right(starts, n.start + 0.02 - longest - 1e-6):bisect_left(starts, n.end - 0.02)]
+        over = [m[2] for m in window if m[0] < n.end - 0.02 and m[1] > n.start + 0.02]
         p = n.pitch
         if over:
             while p >= min(over) and p - 12 >= low and not drop:
@@ -126,14 +133,20 @@ def resolve_clashes(notes: list[Note], made: dict[str, list[Note]], ctx: Section
     stays under the lead (a chord's note first tries the same tone an octave away, keeping
     its colour), else it is left out (an ornament is only ever left out). The tune is made
     first and never moves; nor does a bass note that starts a chord (``protect_roots``)."""
-    earlier = [m for role, ms in made.items() if ROLES[role].pitched and not tracks[role].is_drum for m in ms]
+    earlier = sorted((m.start, m.end, m.pitch) for role, ms in made.items()
+                     if ROLES[role].pitched and not tracks[role].is_drum for m in ms)
+    starts = [m[0] for m in earlier]
+    longest = max((e - s for s, e, _ in earlier), default=0.0)
     lo, hi = max(ctx.register[0], rng_[0]), min(ctx.register[1], rng_[1])
     out: list[Note] = []
     roots = {round(c.start, 3) for c in ctx.chords} if protect_roots else set()
     for n in notes:
         # a passing rub is music; a semitone held together for half a beat or more is a clash
-        sounding = [m for m in earlier if min(m.end, n.end) - max(m.start, n.start) >= CLASH_OVERLAP]
-        if not any(_clash(m.pitch, n.pitch) for m in sounding) or round(n.start, 3) in roots:
+        # (only notes starting within ``longest`` before n and before its end can overlap it)
+        n_start, n_end = n.start, n.end
+        window = earlier[bisect_right(starts, n_start - longest - 1e-6):bisect_left(starts, n_end)]
+        sounding = [m for m in window if min(m[1], n_end) - max(m[0], n_start) >= CLASH_OVERLAP]
+        if not any(_clash(m[2], n.pitch) for m in sounding) or round(n.start, 3) in roots:
             out.append(n)
             continue
         if not move:
@@ -147,7 +160,7 @@ def resolve_clashes(notes: list[Note], made: dict[str, list[Note]], ctx: Section
         cands = same + sorted((p for p in range(max(lo, n.pitch - 7), min(hi, cap, n.pitch + 7) + 1)
                                if p % 12 in chord.pcs), key=lambda p: (abs(p - n.pitch), p))
         for p in cands:
-            if not any(_clash(m.pitch, p) for m in sounding):
+            if not any(_clash(m[2], p) for m in sounding):
                 out.append(Note(n.start, n.dur, p, n.velocity))
                 break
     return out

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
+import mido
 import pretty_midi
 
 from kotone.domain.errors import RenderError
@@ -63,9 +65,94 @@ def midi_track_roles(plan: SongPlan, pm: pretty_midi.PrettyMIDI) -> list[str]:
 
 
 def midi_bytes(pm: pretty_midi.PrettyMIDI) -> bytes:
+    """The Standard MIDI File ``pm.write`` would write, byte for byte. A song built by
+    :func:`build_midi` is encoded here directly (:func:`_song_file_bytes`), ~10x faster than
+    pretty_midi, which makes and checks a mido message per event; anything else (several
+    tempi, pitch bends, key signatures, a file read back) goes through ``pm.write``."""
+    fast = _song_file_bytes(pm)
+    if fast is not None:
+        return fast
     buf = io.BytesIO()
     pm.write(buf)
     return buf.getvalue()
+
+
+def _vlq(value: int) -> bytes:
+    """A MIDI variable-length quantity (7 bits a byte, high bit = more follows)."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _chunk(name: bytes, data: bytes) -> bytes:
+    return name + struct.pack(">L", len(data)) + data
+
+
+def _encode_track(events: list[tuple[int, bytes]]) -> bytes:
+    """``(absolute tick, message bytes)`` in order -> an MTrk chunk, with running status for
+    channel messages as mido writes it, closed by end-of-track one tick after the last event."""
+    data = bytearray()
+    tick, running = 0, -1
+    for at, msg in events:
+        data += _vlq(at - tick)
+        tick = at
+        if msg[0] == 0xFF:  # meta: cancels running status
+            data += msg
+            running = -1
+        elif msg[0] == running:
+            data += msg[1:]
+        else:
+            data += msg
+            running = msg[0]
+    data += _vlq(1) + b"\xff\x2f\x00"
+    return _chunk(b"MTrk", bytes(data))
+
+
+# pretty_midi's event order at one tick (its ``event_compare``): program, control, note on/off
+_PROGRAM, _CONTROL, _NOTE = 6 << 16, 8 << 16, 10 << 16
+
+
+def _song_file_bytes(pm: pretty_midi.PrettyMIDI) -> bytes | None:
+    """What ``pm.write`` writes, for a PrettyMIDI made in memory with one tempo, time
+    signatures, notes and control changes (what :func:`build_midi` makes); None otherwise."""
+    if (len(pm._tick_scales) != 1 or len(getattr(pm, "_PrettyMIDI__tick_to_time", ())) != 1
+            or pm.key_signature_changes or pm.lyrics or pm.text_events or not pm.time_signature_changes
+            or any(inst.pitch_bends for inst in pm.instruments)):  # fmt: skip
+        return None
+    scale = pm._tick_scales[0][1]
+
+    def tick(t: float) -> int:  # pretty_midi's time_to_tick for one tempo, built in memory
+        return int(round(t / scale)) if t > 0 else 0
+
+    meta = [(0, 1 << 16, mido.MetaMessage("set_tempo", tempo=int(6e7 / (60.0 / (scale * pm.resolution))))),
+            *((tick(ts.time), 2 << 16, mido.MetaMessage("time_signature", numerator=ts.numerator,
+                                                       denominator=ts.denominator))
+              for ts in pm.time_signature_changes)]  # fmt: skip
+    if min(ts.time for ts in pm.time_signature_changes) > 0.0:
+        return None  # pretty_midi would add a default 4/4 first
+    meta.sort(key=lambda e: (e[0], e[1]))
+    tracks = [_encode_track([(at, bytes(m.bytes())) for at, _, m in meta])]
+    pitched = [c for c in range(16) if c != 9]
+    for n, inst in enumerate(pm.instruments):
+        ch = 9 if inst.is_drum else pitched[n % len(pitched)]
+        keyed: list[tuple[int, int, bytes]] = [(0, _PROGRAM, bytes((0xC0 | ch, inst.program)))]
+        for note in inst.notes:
+            on = (_NOTE + (note.pitch << 8) + note.velocity)
+            keyed.append((tick(note.start), on, bytes((0x90 | ch, note.pitch, note.velocity))))
+            keyed.append((tick(note.end), _NOTE + (note.pitch << 8), bytes((0x90 | ch, note.pitch, 0))))
+        for cc in inst.control_changes:
+            keyed.append((tick(cc.time), _CONTROL + (cc.number << 8) + cc.value,
+                          bytes((0xB0 | ch, cc.number, cc.value))))
+        keyed.sort(key=lambda e: (e[0], e[1]))  # stable, as pretty_midi's sort
+        events = [(at, msg) for at, _, msg in keyed]
+        if inst.name:
+            events.insert(0, (0, bytes(mido.MetaMessage("track_name", name=inst.name).bytes())))
+        tracks.append(_encode_track(events))
+    header = _chunk(b"MThd", struct.pack(">hhh", 1, len(tracks), pm.resolution))
+    return header + b"".join(tracks)
 
 
 def write_midi(pm: pretty_midi.PrettyMIDI, path: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,9 +36,14 @@ def song_sections(song: Song) -> list[tuple[float, str]]:
     return [(s.start_beat * spb, s.section_type) for s in song.plan.sections]
 
 
-def render_song_roll(song: Song, out_dir: Path) -> dict[str, Path]:
+def render_song_roll(song: Song, out_dir: Path, images: Sequence[str] = ("roll.png", "thumb.png")) -> dict[str, Path]:
+    """Draw the named images (``roll.png``: the full roll, ``thumb.png``: the preview)."""
     views, sections = song_track_views(song), song_sections(song)
-    title = f"{song.plan.title} · {song.plan.key_name} · {song.plan.tempo_bpm:.0f} bpm"
-    roll = render_piano_roll(views, sections, song.duration_s, out_dir / "roll.png", title=title)
-    thumb = render_thumbnail(views, sections, song.duration_s, out_dir / "thumb.png", title=song.plan.title)
-    return {"roll.png": roll, "thumb.png": thumb}
+    files: dict[str, Path] = {}
+    if "roll.png" in images:
+        title = f"{song.plan.title} · {song.plan.key_name} · {song.plan.tempo_bpm:.0f} bpm"
+        files["roll.png"] = render_piano_roll(views, sections, song.duration_s, out_dir / "roll.png", title=title)
+    if "thumb.png" in images:
+        files["thumb.png"] = render_thumbnail(views, sections, song.duration_s, out_dir / "thumb.png",
+                                              title=song.plan.title)
+    return files

@@ -47,6 +47,8 @@ DRUM_CHANNEL = 9
 _PITCHED_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
 TSF_GAIN_DB = -6.0
 TSF_MAX_VOICES = 256
+CULL_TAILS = True
+"""Stop TinySoundFont's voices once 60 dB under their peak (:mod:`kotone.render.tails`)."""
 
 SynthFn = Callable[[pretty_midi.PrettyMIDI, int, float, float, int], np.ndarray]
 """``(pm, sample_rate_hz, duration_s, timeout_s, channels) -> float32 (n, channels)``."""
@@ -221,18 +223,36 @@ def _assign_channels(pm: pretty_midi.PrettyMIDI) -> list[int]:
 _Event = tuple[float, int, int, str, int, int]
 
 
+def _instrument_events(inst: pretty_midi.Instrument, ch: int) -> list[_Event]:
+    events: list[_Event] = [(0.0, 0, ch, "program", inst.program, int(inst.is_drum))]
+    events.extend((c.time, 1, ch, "cc", c.number, c.value) for c in inst.control_changes)
+    events.extend((b.time, 1, ch, "bend", b.pitch, 0) for b in inst.pitch_bends)
+    for n in inst.notes:
+        if n.velocity > 0 and n.end > n.start:
+            events.append((n.start, 3, ch, "on", n.pitch, n.velocity))
+            events.append((n.end, 2, ch, "off", n.pitch, 0))
+    return events
+
+
 def _midi_events(pm: pretty_midi.PrettyMIDI) -> list[_Event]:
     events: list[_Event] = []
     for inst, ch in zip(pm.instruments, _assign_channels(pm), strict=True):
-        events.append((0.0, 0, ch, "program", inst.program, int(inst.is_drum)))
-        events.extend((c.time, 1, ch, "cc", c.number, c.value) for c in inst.control_changes)
-        events.extend((b.time, 1, ch, "bend", b.pitch, 0) for b in inst.pitch_bends)
-        for n in inst.notes:
-            if n.velocity > 0 and n.end > n.start:
-                events.append((n.start, 3, ch, "on", n.pitch, n.velocity))
-                events.append((n.end, 2, ch, "off", n.pitch, 0))
+        events.extend(_instrument_events(inst, ch))
     events.sort(key=lambda e: (e[0], e[1]))
     return events
+
+
+def _tsf_events(pm: pretty_midi.PrettyMIDI, font: Any, sample_rate: int, end_s: float,
+                font_key: object = None) -> list[_Event]:
+    """The events TinySoundFont plays: with :data:`CULL_TAILS`, long release tails are
+    stopped once inaudible (:mod:`kotone.render.tails`)."""
+    if not CULL_TAILS:
+        return _midi_events(pm)
+    from kotone.render.tails import plan_events, tail_of
+
+    tsf = _tsf_module()
+    return plan_events(pm, _assign_channels(pm), _PITCHED_CHANNELS,
+                       lambda prog: tail_of(tsf, font, prog, sample_rate, font_key), end_s, _instrument_events)
 
 
 def gm_gain(value: int) -> float:
@@ -268,6 +288,8 @@ class _TsfPlayer:
             s.channel_midi_control(ch, a, b)
         elif kind == "bend":
             s.channel_set_pitch_wheel(ch, min(max(a + 8192, 0), 16383))
+        elif kind == "kill":  # every voice of the channel fades out over 10 ms
+            s.channel_sounds_off(ch)
         else:
             self.select_program(ch, a, is_drum=bool(b))
 
@@ -285,13 +307,19 @@ def synth_tinysoundfont(
     """Render in-process with TinySoundFont: exactly ``duration_s`` seconds of samples."""
     _check_channels(channels)
     deadline = time.monotonic() + timeout_s
-    player = _TsfPlayer(loaded_soundfont(), sample_rate, channels)
+    path = find_soundfont()
+    font = loaded_soundfont(path)
+    player = _TsfPlayer(font, sample_rate, channels)
     n_samples = round(duration_s * sample_rate)
     out = np.zeros((n_samples, channels), dtype=np.float32)
     raw = memoryview(out.reshape(-1)).cast("B")  # TinySoundFont writes raw bytes
     frame = 4 * channels
     pos = 0
-    for t, _, ch, kind, a, b in _midi_events(pm):
+    try:
+        font_key: object = (str(path), path.stat().st_mtime_ns)  # the tails belong to this SoundFont file
+    except OSError:
+        font_key = None
+    for t, _, ch, kind, a, b in _tsf_events(pm, font, sample_rate, duration_s, font_key):
         at = min(round(t * sample_rate), n_samples)
         if at > pos:
             player.synth.render(raw[pos * frame : at * frame])
