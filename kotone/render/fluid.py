@@ -98,7 +98,7 @@ def synth_libfluidsynth(
     """Render in-process with libfluidsynth: exactly ``duration_s`` seconds of samples."""
     _check_channels(channels)
     deadline = time.monotonic() + timeout_s
-    pool = synth_pool(str(find_soundfont()), sample_rate)
+    pool = synth_pool(str(find_soundfont("libfluidsynth")), sample_rate)
     fs, sfid = pool.take(timeout_s)
     n_samples = round(duration_s * sample_rate)
     out = np.zeros((n_samples, 2), dtype=np.float32)
