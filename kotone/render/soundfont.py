@@ -2,11 +2,11 @@
 
 The SoundFont depends on the synthesizer (:func:`find_soundfont`). TinySoundFont plays
 FluidR3_GM (Debian ``fluid-soundfont-gm``); FluidSynth (libfluidsynth or the CLI) plays
-MuseScore General (Debian ``musescore-general-soundfont-small``, an SF3: half FluidR3's synthesis
-cost under FluidSynth), else FluidR3_GM. TinySoundFont does not play MuseScore General's grand
-piano right (it applies none of the SoundFont's modulators, and that piano's filter then stays
-nearly shut: 25-35 dB quiet and muffled above C3), so it does not use it. Both fall back to the
-TimGM6mb.sf2 that pretty_midi ships; ``$KOTONE_SOUNDFONT`` overrides them all.
+MuseScore General (Debian ``musescore-general-soundfont-small``, an SF3: about 40% less
+synthesis time than FluidR3 under FluidSynth), else FluidR3_GM. TinySoundFont plays MuseScore
+General's grand piano 25-35 dB quiet and muffled above C3 (it applies no SoundFont modulators,
+the likely cause; ``python -m eval.soundfont_programs``), so it does not use it. Both fall back
+to the TimGM6mb.sf2 that pretty_midi ships; ``$KOTONE_SOUNDFONT`` overrides them all.
 
 Every synthesizer takes a :class:`pretty_midi.PrettyMIDI` and returns float32 samples of
 shape ``(n_samples, channels)`` with exactly ``round(duration_s * sample_rate)`` rows, and
