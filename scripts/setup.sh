@@ -11,11 +11,12 @@ PY=${PYTHON:-python3}
 
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. System packages: fluid-soundfont-gm is the General MIDI SoundFont the app plays
+# 1. System packages: fluid-soundfont-gm is the General MIDI SoundFont tinysoundfont plays
 #    (FluidR3_GM; without it, pretty_midi's small TimGM6mb), fluidsynth a second renderer
-#    (the app renders with tinysoundfont first); chromium + chromedriver + an emoji font
-#    are for the browser test.
-sys_pkgs=(fluid-soundfont-gm fluidsynth)
+#    (the app renders with tinysoundfont first), musescore-general-soundfont-small the
+#    SoundFont FluidSynth plays (MuseScore General; FluidR3 second); chromium + chromedriver
+#    + an emoji font are for the browser test.
+sys_pkgs=(fluid-soundfont-gm musescore-general-soundfont-small fluidsynth)
 [ "$DEV" = 1 ] && sys_pkgs+=(chromium chromium-driver fonts-noto-color-emoji)
 missing=()
 for p in "${sys_pkgs[@]}"; do

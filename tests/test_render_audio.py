@@ -248,3 +248,26 @@ def test_write_wav_forces_wav(tmp_path):
 def test_libfluidsynth_respects_the_time_budget(song, tmp_path):
     with pytest.raises(RenderError, match="timed out|no free"):
         render_audio(song, tmp_path, backends=["libfluidsynth"], timeout_s=1e-4)
+
+
+@pytest.mark.skipif(not HAVE_BACKEND["libfluidsynth"], reason="libfluidsynth not installed")
+def test_a_pooled_libfluidsynth_synth_does_not_carry_one_song_into_the_next():
+    """A render that ends while voices still sound (a reset only releases them) leaves the
+    synth silent for the next render, which then sounds the same as on a fresh synth."""
+    from kotone.render import fluid
+    from kotone.render.soundfont import SYNTH_BACKENDS
+
+    def one_note(start: float, end: float) -> pretty_midi.PrettyMIDI:
+        pm = pretty_midi.PrettyMIDI()
+        inst = pretty_midi.Instrument(program=48)  # strings: a long release
+        inst.notes.append(pretty_midi.Note(110, 60, start, end))
+        pm.instruments.append(inst)
+        return pm
+
+    fluid.synth_pool.cache_clear()
+    render = SYNTH_BACKENDS["libfluidsynth"]
+    fresh = render(one_note(0.5, 0.8), 22050, 1.5, 10.0, 1)
+    render(one_note(0.0, 5.0), 22050, 1.0 + 37 / 22050, 10.0, 1)  # cut off mid-note, mid-block
+    after = render(one_note(0.5, 0.8), 22050, 1.5, 10.0, 1)
+    assert np.max(np.abs(after[: int(0.5 * 22050)])) < 1e-3  # nothing before its own note
+    assert np.allclose(after, fresh, atol=1e-4)

@@ -27,11 +27,11 @@ from kotone.render.mix import (
     renderer,
     table_name,
 )
-from kotone.render.soundfont import FALLBACK_SOUNDFONT, PREFERRED_SOUNDFONTS
+from kotone.render.soundfont import FALLBACK_SOUNDFONT, FLUIDSYNTH_SOUNDFONTS, MUSESCORE_GENERAL, PREFERRED_SOUNDFONTS
 from kotone.render.stems import loudness_lufs, render_stems, stem_presence_db
 
 needs_tsf = pytest.mark.skipif(importlib.util.find_spec("tinysoundfont") is None, reason="tinysoundfont not installed")
-FONTS = [FALLBACK_SOUNDFONT.stem, *(p.stem for p in PREFERRED_SOUNDFONTS)]
+FONTS = list(dict.fromkeys([FALLBACK_SOUNDFONT.stem, *(p.stem for p in (*PREFERRED_SOUNDFONTS, *FLUIDSYNTH_SOUNDFONTS))]))
 SHIPPED = [table_name(f, b) for f in FONTS for b in ("tinysoundfont", "libfluidsynth")]
 HAVE_LIBFLUIDSYNTH = importlib.util.find_spec("fluidsynth") is not None and ctypes.util.find_library("fluidsynth") is not None
 BACKENDS = [
@@ -77,6 +77,20 @@ def test_loudness_table_matches_the_soundfont_it_was_measured_on():
             assert np.allclose(loudness, table.programs["loudness"][program][layer][k], atol=0.3)
     finally:
         del os.environ["KOTONE_SOUNDFONT"]
+
+
+@pytest.mark.skipif(not (HAVE_LIBFLUIDSYNTH and MUSESCORE_GENERAL.is_file()), reason="libfluidsynth or MuseScore General not installed")
+def test_fluidsynth_table_matches_musescore_general(monkeypatch):
+    """The table FluidSynth's default SoundFont is mixed with, re-measured at a few notes."""
+    monkeypatch.delenv("KOTONE_SOUNDFONT", raising=False)
+    monkeypatch.setitem(mix_calibrate.BACKEND, "name", "libfluidsynth")
+    table = load_table(table_name(MUSESCORE_GENERAL.stem, "libfluidsynth"))
+    assert table.soundfont == MUSESCORE_GENERAL.name
+    for program, layer, k in ((0, 1, 7), (73, 0, 8)):
+        v = int(table.velocities[layer])
+        presence, loudness = mix_calibrate.measure(program, int(table.pitches[k]), mix_calibrate.DURATIONS_S, velocity=v)
+        assert np.allclose(presence, table.programs["presence"][program][layer][k], atol=0.3)
+        assert np.allclose(loudness, table.programs["loudness"][program][layer][k], atol=0.3)
 
 
 def test_the_mix_is_planned_for_the_synth_that_will_play_it(monkeypatch):

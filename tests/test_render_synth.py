@@ -69,6 +69,25 @@ def test_better_soundfont_preferred_and_timgm6mb_is_the_fallback(monkeypatch, tm
     assert result.duration_s > 1.0
 
 
+def test_fluidsynth_prefers_musescore_general_and_tinysoundfont_does_not(monkeypatch, tmp_path):
+    """TinySoundFont plays MuseScore General's grand piano muffled (no modulators): only
+    FluidSynth gets it first; both fall back to FluidR3, then TimGM6mb."""
+    monkeypatch.delenv(soundfont.SOUNDFONT_ENV, raising=False)
+    musescore, fluid_r3 = tmp_path / "MuseScore_General.sf3", tmp_path / "FluidR3_GM.sf2"
+    for f in (musescore, fluid_r3):
+        f.write_bytes(b"x")
+    monkeypatch.setattr(soundfont, "PREFERRED_SOUNDFONTS", (fluid_r3,))
+    monkeypatch.setattr(soundfont, "FLUIDSYNTH_SOUNDFONTS", (musescore, fluid_r3))
+    assert soundfont.find_soundfont() == fluid_r3
+    assert soundfont.find_soundfont("libfluidsynth") == soundfont.find_soundfont("fluidsynth") == musescore
+    musescore.unlink()
+    assert soundfont.find_soundfont("libfluidsynth") == fluid_r3
+    fluid_r3.unlink()
+    assert soundfont.find_soundfont("libfluidsynth") == soundfont.find_soundfont() == soundfont.FALLBACK_SOUNDFONT
+    monkeypatch.setenv(soundfont.SOUNDFONT_ENV, str(soundfont.FALLBACK_SOUNDFONT))
+    assert soundfont.find_soundfont("libfluidsynth") == soundfont.FALLBACK_SOUNDFONT
+
+
 def test_a_missing_override_is_a_clear_error(monkeypatch):
     monkeypatch.setenv(soundfont.SOUNDFONT_ENV, "/nonexistent/font.sf2")
     with pytest.raises(RenderError, match="SoundFont not found"):

@@ -27,6 +27,9 @@ POOL_SIZE = max(1, min(4, os.cpu_count() or 1))
 GAIN = 0.4  # libfluidsynth's output gain (the CLI backend uses the same)
 DRUM_BANK = 128
 POLYPHONY = 512  # voices (fluidsynth default 256); FluidR3 sounds many notes on two voices each
+BLOCK = 64  # libfluidsynth synthesizes in blocks of 64 samples and applies events at block starts
+DRAIN_BLOCKS, DRAIN_MAX_BLOCKS = 16, 16 * 48  # after a render: play out released voices, ~1.4 s at most at 22 kHz
+SILENT_LSB = 2  # its 16-bit output dithers: +-2 is silence
 
 
 def _fluidsynth() -> Any:
@@ -92,19 +95,29 @@ def _select(fs: Any, sfid: int, ch: int, program: int, is_drum: bool) -> None:
         fs.program_select(ch, sfid, bank, 0)
 
 
+def _drain(fs: Any, rendered: int) -> None:
+    """Play out what a reset leaves sounding (a reset releases the voices, it does not stop
+    them) so it cannot bleed into the next render, for at most ``DRAIN_MAX_BLOCKS`` blocks,
+    and end on a block boundary so the next render's events fall where this one's did."""
+    fs.get_samples((-rendered) % BLOCK)
+    for _ in range(DRAIN_MAX_BLOCKS // DRAIN_BLOCKS):
+        if np.max(np.abs(fs.get_samples(DRAIN_BLOCKS * BLOCK))) <= SILENT_LSB:
+            return
+
+
 def synth_libfluidsynth(
     pm: pretty_midi.PrettyMIDI, sample_rate: int, duration_s: float, timeout_s: float, channels: int = 2
 ) -> np.ndarray:
     """Render in-process with libfluidsynth: exactly ``duration_s`` seconds of samples."""
     _check_channels(channels)
     deadline = time.monotonic() + timeout_s
-    pool = synth_pool(str(find_soundfont()), sample_rate)
+    pool = synth_pool(str(find_soundfont("libfluidsynth")), sample_rate)
     fs, sfid = pool.take(timeout_s)
     n_samples = round(duration_s * sample_rate)
     out = np.zeros((n_samples, 2), dtype=np.float32)
+    pos = 0
     try:
         fs.system_reset()
-        pos = 0
         for t, _, ch, kind, a, b in _midi_events(pm):
             at = min(round(t * sample_rate), n_samples)
             if at > pos:
@@ -124,7 +137,9 @@ def synth_libfluidsynth(
                 _select(fs, sfid, ch, a, bool(b))
         if pos < n_samples:
             out[pos:] = fs.get_samples(n_samples - pos).reshape(-1, 2) / 32768.0
+            pos = n_samples
     finally:
         fs.system_reset()
+        _drain(fs, pos)
         pool.give((fs, sfid))
     return out.mean(axis=1, keepdims=True) if channels == 1 else out

@@ -215,11 +215,12 @@ def apply_mix(pm: pretty_midi.PrettyMIDI, roles: Sequence[str], soundfont: str |
     """Set each instrument's CC7 at time 0 from :func:`plan_mix` (replacing any CC7 there)
     for the SoundFont named ``soundfont`` played by ``backend`` (default: the SoundFont and
     synthesizer audio renders with here)."""
+    backend = backend or renderer()
     if soundfont is None:
         from kotone.render.soundfont import find_soundfont
 
-        soundfont = find_soundfont().stem
-    faders = plan_mix(pm, roles, load_table(table_name(soundfont, backend or renderer())))
+        soundfont = find_soundfont(backend).stem
+    faders = plan_mix(pm, roles, load_table(table_name(soundfont, backend)))
     for inst, fader in zip(pm.instruments, faders, strict=True):
         inst.control_changes = [c for c in inst.control_changes if c.number != 7]
         inst.control_changes.insert(0, pretty_midi.ControlChange(7, fader.cc7, 0.0))

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         import os
 
         os.environ["KOTONE_SOUNDFONT"] = str(args.soundfont)
-    sf2 = find_soundfont()
+    sf2 = find_soundfont(args.backend)
     out = args.out or ASSETS_DIR / "mix" / f"{table_name(sf2.stem, args.backend)}.json"
     t0 = time.perf_counter()
     dump(build_table(sf2), out)

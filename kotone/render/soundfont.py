@@ -1,7 +1,12 @@
 """The General MIDI SoundFont and the synthesizers that play MIDI through it.
 
-The SoundFont is FluidR3_GM (Debian ``fluid-soundfont-gm``) when installed, else the
-TimGM6mb.sf2 that pretty_midi ships; ``$KOTONE_SOUNDFONT`` overrides both.
+The SoundFont depends on the synthesizer (:func:`find_soundfont`). TinySoundFont plays
+FluidR3_GM (Debian ``fluid-soundfont-gm``); FluidSynth (libfluidsynth or the CLI) plays
+MuseScore General (Debian ``musescore-general-soundfont-small``, an SF3: about 40% less
+synthesis time than FluidR3 under FluidSynth), else FluidR3_GM. TinySoundFont plays MuseScore
+General's grand piano 25-35 dB quiet and muffled above C3 (it applies no SoundFont modulators,
+the likely cause; ``python -m eval.soundfont_programs``), so it does not use it. Both fall back
+to the TimGM6mb.sf2 that pretty_midi ships; ``$KOTONE_SOUNDFONT`` overrides them all.
 
 Every synthesizer takes a :class:`pretty_midi.PrettyMIDI` and returns float32 samples of
 shape ``(n_samples, channels)`` with exactly ``round(duration_s * sample_rate)`` rows, and
@@ -40,8 +45,13 @@ log = logging.getLogger(__name__)
 
 SOUNDFONT_ENV = "KOTONE_SOUNDFONT"
 FLUIDSYNTH_ENV = "KOTONE_FLUIDSYNTH"
-PREFERRED_SOUNDFONTS: tuple[Path, ...] = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),)
-"""Better-sounding GM SoundFonts, tried in order before the fallback."""
+FLUID_R3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+MUSESCORE_GENERAL = Path("/usr/share/sounds/sf3/MuseScore_General.sf3")
+PREFERRED_SOUNDFONTS: tuple[Path, ...] = (FLUID_R3,)
+"""Better-sounding GM SoundFonts for TinySoundFont, tried in order before the fallback."""
+FLUIDSYNTH_SOUNDFONTS: tuple[Path, ...] = (MUSESCORE_GENERAL, FLUID_R3)
+"""The same for FluidSynth (libfluidsynth and the CLI), which reads SF3 and plays its modulators."""
+FLUIDSYNTH_BACKENDS = ("libfluidsynth", "fluidsynth")
 FALLBACK_SOUNDFONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 DRUM_CHANNEL = 9
 _PITCHED_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
@@ -58,14 +68,16 @@ class BackendUnavailableError(RenderError):
     """A synthesizer backend is not installed on this machine."""
 
 
-def find_soundfont() -> Path:
-    """The SoundFont to use: ``$KOTONE_SOUNDFONT`` if set (it must exist), else the first
-    installed of :data:`PREFERRED_SOUNDFONTS`, else TimGM6mb.sf2 from pretty_midi."""
+def find_soundfont(backend: str = "tinysoundfont") -> Path:
+    """The SoundFont ``backend`` plays: ``$KOTONE_SOUNDFONT`` if set (it must exist), else the
+    first installed of :data:`PREFERRED_SOUNDFONTS` (TinySoundFont) or
+    :data:`FLUIDSYNTH_SOUNDFONTS` (FluidSynth), else TimGM6mb.sf2 from pretty_midi."""
     override = os.environ.get(SOUNDFONT_ENV)
     if override:
         candidates = [Path(override)]
     else:
-        candidates = [*PREFERRED_SOUNDFONTS, FALLBACK_SOUNDFONT]
+        preferred = FLUIDSYNTH_SOUNDFONTS if backend in FLUIDSYNTH_BACKENDS else PREFERRED_SOUNDFONTS
+        candidates = [*preferred, FALLBACK_SOUNDFONT]
     for path in candidates:
         if path.is_file():
             return path
@@ -111,7 +123,7 @@ def synth_fluidsynth(
     exe = fluidsynth_executable()
     if exe is None:
         raise BackendUnavailableError("fluidsynth CLI not found on PATH")
-    sf2 = find_soundfont()
+    sf2 = find_soundfont("fluidsynth")
     n_samples = round(duration_s * sample_rate)
     max_bytes = 2 * n_samples * 2 * 2 + 1_000_000  # stereo s16, with slack for the tail
     with tempfile.TemporaryDirectory(prefix="kotone-fs-") as tmp:
@@ -200,7 +212,7 @@ def loaded_soundfont(path: Path | None = None) -> Any:
 
 
 def preload() -> Path:
-    """Parse the SoundFont now (call at start-up so the first song does not wait)."""
+    """Parse TinySoundFont's SoundFont now (call at start-up so the first song does not wait)."""
     path = find_soundfont()
     loaded_soundfont(path)
     return path
