@@ -13,6 +13,22 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="module")
+def catalog():
+    """The shipped card catalog (validated at load)."""
+    from kotone.assets import load_catalog
+
+    return load_catalog()
+
+
+@pytest.fixture(scope="module")
+def book():
+    """The shipped townspeople and commissions."""
+    from kotone.assets import load_book
+
+    return load_book()
+
+
 def free_port() -> int:
     """A free loopback port: from $KOTONE_TEST_PORTS ("7872-7879") when set, else any."""
     lo, _, hi = os.environ.get("KOTONE_TEST_PORTS", "0").partition("-")

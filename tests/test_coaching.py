@@ -2,21 +2,10 @@
 
 import pytest
 
-from kotone.assets import load_book, load_catalog
 from kotone.domain.cards import SLOTS
 from kotone.domain.coaching import MAX_SLOTS, MIN_GAIN, coach_song, pick_trials, rank_swaps
 from kotone.domain.params import Params
 from kotone.domain.scoring import best_choice, blend_profile, score_song
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog()
-
-
-@pytest.fixture(scope="module")
-def book():
-    return load_book()
 
 
 def cards_of(catalog, **ids):

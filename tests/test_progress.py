@@ -1,6 +1,5 @@
 import pytest
 
-from kotone.assets import load_catalog
 from kotone.domain.errors import InvalidInputError, LockedCardError
 from kotone.domain.progress import (
     START_COINS,
@@ -11,11 +10,6 @@ from kotone.domain.progress import (
     new_progress,
     reward,
 )
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog()
 
 
 def test_new_player_has_starters_and_coins(catalog):

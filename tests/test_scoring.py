@@ -1,6 +1,6 @@
 import pytest
 
-from kotone.assets import load_book, load_catalog
+from kotone.assets import load_book
 from kotone.domain.cards import SLOTS
 from kotone.domain.params import Params
 from kotone.domain.scoring import (
@@ -11,11 +11,6 @@ from kotone.domain.scoring import (
     score_song,
     vector_score,
 )
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog()
 
 
 def cards(catalog, **ids):

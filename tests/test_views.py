@@ -2,9 +2,7 @@
 
 import re
 
-import pytest
-
-from kotone.assets import load_book, load_catalog
+from kotone.assets import load_catalog
 from kotone.domain.commissions import Commission
 from kotone.domain.params import Params
 from kotone.domain.progress import new_progress
@@ -12,16 +10,6 @@ from kotone.domain.scoring import Coaching, score_song
 from kotone.domain.song import Refinement, SongRecord
 from kotone.song_views import factor_text, refine_html, respell, roll_html, roll_payload, score_html, why_html
 from kotone.views import board_html, header_html, tiles_html
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog()
-
-
-@pytest.fixture(scope="module")
-def book():
-    return load_book()
 
 
 def text_of(html: str) -> str:
