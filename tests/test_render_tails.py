@@ -44,6 +44,7 @@ def crystal_and_pad(seconds: float = 24.0) -> pretty_midi.PrettyMIDI:
 
 def render(pm: pretty_midi.PrettyMIDI, monkeypatch, *, cull: bool, kills: bool = True) -> np.ndarray:
     monkeypatch.setattr(soundfont, "CULL_TAILS", cull)
+    monkeypatch.setattr(soundfont, "NOTE_CACHE", False)  # every voice through the synth (tests/test_notecache.py)
     if not kills:
         events = soundfont._tsf_events
         monkeypatch.setattr(soundfont, "_tsf_events", lambda *a: [e for e in events(*a) if e[3] != "kill"])

@@ -59,6 +59,9 @@ TSF_GAIN_DB = -6.0
 TSF_MAX_VOICES = 256
 CULL_TAILS = True
 """Stop TinySoundFont's voices once 60 dB under their peak (:mod:`kotone.render.tails`)."""
+NOTE_CACHE = True
+"""Mono renders with culled tails play each distinct note of a pitched track once
+(:mod:`kotone.render.notecache`)."""
 
 SynthFn = Callable[[pretty_midi.PrettyMIDI, int, float, float, int], np.ndarray]
 """``(pm, sample_rate_hz, duration_s, timeout_s, channels) -> float32 (n, channels)``."""
@@ -331,17 +334,49 @@ def synth_tinysoundfont(
         font_key: object = (str(path), path.stat().st_mtime_ns)  # the tails belong to this SoundFont file
     except OSError:
         font_key = None
+    by_note: list[pretty_midi.Instrument] = []
+    if channels == 1 and NOTE_CACHE and CULL_TAILS:
+        pm, by_note = _split_by_note(pm, path)
     for t, _, ch, kind, a, b in _tsf_events(pm, font, sample_rate, duration_s, font_key):
         at = min(round(t * sample_rate), n_samples)
         if at > pos:
-            player.synth.render(raw[pos * frame : at * frame])
+            player.synth.render(raw[pos * frame : at * frame])  # overwrites: before the notes are added
             pos = at
             if time.monotonic() > deadline:
                 raise RenderError(f"tinysoundfont timed out after {timeout_s:.1f} s")
         player.apply(ch, kind, a, b)
-    if pos < n_samples:
+    if pos < n_samples and pm.instruments:
         player.synth.render(raw[pos * frame :])
+    if by_note:
+        _play_distinct_notes(by_note, font, path, font_key, sample_rate, out[:, 0], deadline)
     return out
+
+
+def _split_by_note(pm: pretty_midi.PrettyMIDI, path: Path) -> tuple[pretty_midi.PrettyMIDI, list[pretty_midi.Instrument]]:
+    """The MIDI the synth must play, and the tracks (or parts of tracks)
+    :mod:`kotone.render.notecache` can play note by note."""
+    from kotone.render.notecache import split_tracks
+    from kotone.render.sf2zones import preset_layers
+
+    synth, by_note = split_tracks(pm.instruments, preset_layers(path))
+    if not by_note:
+        return pm, []
+    rest = pretty_midi.PrettyMIDI(resolution=pm.resolution)
+    rest.instruments = synth
+    return rest, by_note
+
+
+def _play_distinct_notes(instruments: list[pretty_midi.Instrument], font: Any, path: Path, font_key: object,
+                         sample_rate: int, out: np.ndarray, deadline: float) -> None:  # fmt: skip
+    """Add ``instruments`` (from :func:`_split_by_note`) into mono ``out``."""
+    from kotone.render import notecache
+    from kotone.render.sf2zones import preset_layers
+    from kotone.render.tails import tail_of
+
+    tsf = _tsf_module()
+    player = notecache.NotePlayer(tsf, font, sample_rate, TSF_GAIN_DB, preset_layers(path), deadline)
+    notecache.play_tracks(instruments, out, sample_rate, player,
+                          lambda prog: tail_of(tsf, font, prog, sample_rate, font_key))  # fmt: skip
 
 
 def synth_libfluidsynth(

@@ -1,0 +1,209 @@
+"""Play each distinct note of a track once and place copies of it (TinySoundFont, mono).
+
+TinySoundFont sums its voices: a note's samples do not depend on the other notes (no
+effects, no voice stealing under its voice limit), and within one velocity layer of the
+preset (:mod:`kotone.render.sf2zones`) a note's sound is its unit-gain sound times its
+gain. A song repeats itself (chords return every few bars, choruses come back), so a pad
+or a comping part plays the same few dozen notes hundreds of times: rendered per distinct
+``(program, key, velocity layer, length)`` and mixed by adding scaled copies, it costs a
+fraction of playing every voice. On the card combinations of ``eval/bench.py`` the pitched
+tracks play about six times fewer notes.
+
+What differs from playing the track through one synth, and by how much:
+
+- note lengths are rounded to ``LENGTH_QUANTUM`` samples (11.6 ms at 22.05 kHz; the MIDI
+  file keeps the exact lengths; humanisation moves note ends by more than that);
+- TinySoundFont steps its envelopes every 64 samples counted from each render call, so a
+  note alone steps at other instants than in the song (about 40 dB under the music);
+- every note's release is stopped ``Tail.cut_s`` after its note-off (60 dB under its own
+  peak, :mod:`kotone.render.tails`), with a 10 ms fade, as the song renderer stops tails.
+
+``tests/test_notecache.py`` measures the difference against the song renderer.
+
+Only tracks whose notes cannot interact are played this way: pitched, no pitch bends,
+and no controllers but a volume (CC7) and expression (CC11) set before the first note.
+Everything else is played through the synth as before.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pretty_midi
+
+from kotone.domain.errors import RenderError
+from kotone.render.sf2zones import PresetLayers
+from kotone.render.tails import Tail
+
+LENGTH_QUANTUM = 256
+"""Note lengths are rounded to this many samples (at least one quantum)."""
+FADE_S = 0.010
+LEVEL_CCS = (7, 11)
+DRUM_BANK = 128
+DRUM_TAIL_STEP_S, DRUM_TAIL_MAX_S = 0.25, 6.0  # a drum rings until its sample ends, at most this
+
+
+def track_gain(inst: pretty_midi.Instrument) -> float | None:
+    """The constant channel gain of ``inst`` (GM curves of CC7 x CC11), or None when the
+    track's notes could interact or change level mid-song (bends, other controllers, a level
+    change after the first note)."""
+    if inst.pitch_bends or not inst.notes:
+        return None
+    first = min(n.start for n in inst.notes)
+    level = {7: 127, 11: 127}
+    for c in sorted(inst.control_changes, key=lambda c: c.time):
+        if c.number not in LEVEL_CCS or (c.time > first and level[c.number] != c.value):
+            return None
+        level[c.number] = c.value
+    return _gm_gain(level[7]) * _gm_gain(level[11])
+
+
+def split_tracks(instruments: Sequence[pretty_midi.Instrument], layers: dict[tuple[int, int], PresetLayers] | None
+                 ) -> tuple[list[pretty_midi.Instrument], list[pretty_midi.Instrument]]:  # fmt: skip
+    """``(for the synth, note by note)``: tracks that pass :func:`track_gain` are played note
+    by note, except notes on keys with an exclusive class (they cut other notes off), which
+    stay with the synth in a copy of their track. Each track keeps its place in the first
+    list or appears once in the second (or is split across both)."""
+    synth: list[pretty_midi.Instrument] = []
+    by_note: list[pretty_midi.Instrument] = []
+    for inst in instruments:
+        if track_gain(inst) is None:
+            synth.append(inst)
+            continue
+        bank = DRUM_BANK if inst.is_drum else 0
+        exclusive = layers[(bank, inst.program)].exclusive_keys if layers and (bank, inst.program) in layers else None
+        if exclusive is None and inst.is_drum:
+            synth.append(inst)  # which drums choke others is unknown
+            continue
+        if not exclusive:
+            by_note.append(inst)
+            continue
+        keep = [n for n in inst.notes if n.pitch in exclusive]
+        free = [n for n in inst.notes if n.pitch not in exclusive]
+        for notes, into in ((keep, synth), (free, by_note)):
+            if notes:
+                part = pretty_midi.Instrument(program=inst.program, is_drum=inst.is_drum, name=inst.name)
+                part.notes, part.control_changes = notes, list(inst.control_changes)
+                into.append(part)
+    return synth, by_note
+
+
+def _gm_gain(value: int) -> float:
+    return (min(max(value, 0), 127) / 127.0) ** 2
+
+
+def tsf_velocity(gain: float) -> int:
+    """The velocity TinySoundFont selects regions with for a note-on ``gain`` (C float maths)."""
+    return int(np.float32(gain) * np.float32(127))
+
+
+class NotePlayer:
+    """Distinct notes of one song, each rendered once at unit gain on a fresh synth clone."""
+
+    def __init__(self, tsf: Any, font: Any, sample_rate: int, gain_db: float,
+                 layers: dict[tuple[int, int], PresetLayers] | None, deadline: float) -> None:  # fmt: skip
+        self.tsf, self.font, self.sr, self.gain_db = tsf, font, sample_rate, gain_db
+        self.layers, self.deadline = layers, deadline
+        self.cache: dict[tuple[bool, int, int, int, int], tuple[np.ndarray, bool]] = {}  # -> (samples, whole)
+        self.rendered = 0
+
+    def layer(self, is_drum: bool, program: int, tsf_vel: int) -> int:
+        found = self.layers.get((DRUM_BANK if is_drum else 0, program)) if self.layers else None
+        if found is None:
+            return tsf_vel  # layers unknown: each velocity is its own
+        return bisect_right(found.splits, tsf_vel)
+
+    def _synth(self, program: int, is_drum: bool) -> Any:
+        synth = self.tsf.SoundFont(self.font)
+        synth.set_output(self.tsf.OutputMode.Mono, self.sr, self.gain_db)
+        try:
+            synth.channel_set_preset_number(0, program, is_drum)
+        except RuntimeError:  # a preset the SoundFont lacks, as the song renderer falls back
+            synth.channel_set_preset_number(0, 0, is_drum)
+        return synth
+
+    def sound(self, program: int, is_drum: bool, pitch: int, gain: float, length: int, tail: Tail | None,
+              room: int) -> np.ndarray:  # fmt: skip
+        """Samples of one note at unit gain: ``length`` held, then its release until cut
+        (``tail``; for drums until the sample ends), at most ``room`` samples in all."""
+        key = (is_drum, program, pitch, self.layer(is_drum, program, tsf_velocity(gain)), length)
+        hit = self.cache.get(key)
+        if hit is not None and (hit[1] or len(hit[0]) >= room):
+            return hit[0]
+        if time.monotonic() > self.deadline:
+            raise RenderError("tinysoundfont timed out")
+        synth = self._synth(program, is_drum)
+        if tail is None:
+            buf, whole = self._ring_out(synth, pitch, gain, length, room)
+        else:
+            buf, whole = self._play_cut(synth, pitch, gain, length, tail, room)
+        buf /= np.float32(gain)
+        self.cache[key] = (buf, whole)
+        self.rendered += 1
+        return buf
+
+    def _play_cut(self, synth: Any, pitch: int, gain: float, length: int, tail: Tail,
+                  room: int) -> tuple[np.ndarray, bool]:  # fmt: skip
+        release = tail.cut_s if math.isfinite(tail.cut_s) else tail.alive_s
+        whole = length + max(1, round(release * self.sr))
+        total = min(room, whole)
+        buf = np.zeros(total, dtype=np.float32)
+        raw = memoryview(buf).cast("B")
+        held = min(length, total)
+        synth.channel_note_on(0, pitch, gain)
+        synth.render(raw[: held * 4])
+        synth.channel_note_off(0, pitch)
+        if total > held:
+            synth.render(raw[held * 4 :])
+            if math.isfinite(tail.cut_s) and total == whole:  # stopped at the cut, not at the song's end
+                n_fade = min(total - held, max(1, round(FADE_S * self.sr)))
+                buf[total - n_fade :] *= np.linspace(1.0, 0.0, n_fade, dtype=np.float32)
+        return buf, total == whole
+
+    def _ring_out(self, synth: Any, pitch: int, gain: float, length: int, room: int) -> tuple[np.ndarray, bool]:
+        """A drum: held ``length``, then played until its voice ends (a silent step)."""
+        step = max(1, round(DRUM_TAIL_STEP_S * self.sr))
+        total = min(room, length + round(DRUM_TAIL_MAX_S * self.sr))
+        buf = np.zeros(total, dtype=np.float32)
+        raw = memoryview(buf).cast("B")
+        held = min(length, total)
+        synth.channel_note_on(0, pitch, gain)
+        synth.render(raw[: held * 4])
+        synth.channel_note_off(0, pitch)
+        pos = held
+        while pos < total:
+            end = min(total, pos + step)
+            synth.render(raw[pos * 4 : end * 4])
+            if not buf[pos:end].any():
+                return buf[: int(np.flatnonzero(buf[:pos])[-1]) + 1 if buf[:pos].any() else 1].copy(), True
+            pos = end
+        return buf, False
+
+
+def play_tracks(instruments: Sequence[pretty_midi.Instrument], out: np.ndarray, sample_rate: int,
+                player: NotePlayer, tail: Callable[[int], Tail]) -> int:  # fmt: skip
+    """Add the notes of ``instruments`` (each passed :func:`track_gain`) into mono ``out``;
+    returns how many notes were placed."""
+    n_out = len(out)
+    placed = 0
+    for inst in instruments:
+        ch_gain = track_gain(inst) or 0.0
+        t = None if inst.is_drum else tail(inst.program)
+        for n in inst.notes:
+            if n.velocity <= 0 or n.end <= n.start:
+                continue
+            at = round(n.start * sample_rate)
+            if at >= n_out:
+                continue
+            length = max(1, round((round(n.end * sample_rate) - at) / LENGTH_QUANTUM)) * LENGTH_QUANTUM
+            gain = _gm_gain(n.velocity)
+            snd = player.sound(inst.program, inst.is_drum, n.pitch, gain, length, t, n_out - at)
+            m = min(len(snd), n_out - at)
+            out[at : at + m] += snd[:m] * np.float32(gain * ch_gain)
+            placed += 1
+    return placed
