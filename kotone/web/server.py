@@ -81,6 +81,9 @@ def launch_options(demo: gr.Blocks, gallery: Gallery, limits: ServerLimits) -> d
     }
 
 
+STATUS_UPDATE_S = 2.0
+
+
 def prepare(demo: gr.Blocks, gallery: Gallery, limits: ServerLimits | None = None) -> dict[str, Any]:
     """Recover the gallery, bound the app and return the launch options."""
     setup_logging()
@@ -89,8 +92,11 @@ def prepare(demo: gr.Blocks, gallery: Gallery, limits: ServerLimits | None = Non
     harden_inputs(demo)
     costly = configure_events(demo, limits)
     demo.delete_cache = (limits.cache_sweep_s, limits.cache_sweep_s)
-    # api_open=False: the REST routes (/run, /api) may not skip the queue (Gradio opens them off Spaces)
-    demo.queue(max_size=limits.queue_max, default_concurrency_limit=2 * limits.workers, api_open=False)
+    # api_open=False: the REST routes (/run, /api) may not skip the queue (Gradio opens them off Spaces).
+    # Queue positions go out every STATUS_UPDATE_S, not to every waiting visitor each time a
+    # song starts (Gradio's "auto": with 50 waiting that is 50 messages per song, O(n^2)).
+    demo.queue(max_size=limits.queue_max, default_concurrency_limit=2 * limits.workers, api_open=False,
+               status_update_rate=STATUS_UPDATE_S)
     log.info("serving %d songs (recovery: %s); %d compose slots for %d costly events, queue max %d",
              gallery.count(), report, limits.workers, costly, limits.queue_max)
     return launch_options(demo, gallery, limits)
