@@ -6,7 +6,8 @@ Stages: plan, generate (parts + humanize + MIDI file), measure, render (MIDI fil
 the images the app serves) and within it synth (synthesis), post (effects, loudness, fade), encode, roll;
 then total. Wall-clock milliseconds per stage, and per audio-second for the render stages;
 the last line gives the process CPU time per song (the machine is shared: compare the
-two). The SoundFont is parsed before the first song, as the app does at start-up.
+two). The SoundFont is parsed and every program's release tail measured before the first
+song, as each compose worker does at start-up.
 """
 
 from __future__ import annotations
@@ -42,14 +43,25 @@ def pct(values: list[float], q: float) -> float:
 
 
 def warm_up() -> None:
-    """Load what a running app already holds: catalog, timbre table, experts, SoundFont."""
+    """Load what a running app already holds: catalog, timbre table, experts, SoundFont; and
+    run on one BLAS thread, as each compose worker does."""
+    try:
+        import scipy.linalg  # noqa: F401  (threadpoolctl limits only the BLAS libraries already loaded)
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+    except ImportError:
+        pass
     cat = load_catalog()
     compose({s: cat.by_slot(s)[0].id for s in SLOTS}, 0)
     try:
         from kotone.render.soundfont import preload
     except ImportError:  # an older tree, for before/after comparisons
         return
-    preload()
+    try:
+        preload(tails_at=22050)  # as each compose worker does at start-up
+    except TypeError:  # an older tree
+        preload()
 
 
 def time_one(choice: dict[str, str], seed: int, out: Path, audio: bool) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""The song file: ``midi_bytes`` writes exactly what pretty_midi writes."""
+"""The song file: ``midi_bytes`` writes exactly what pretty_midi writes, and ``read_midi``
+reads it back exactly as pretty_midi reads it."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import pytest
 
 from kotone.assets import load_catalog
 from kotone.domain.cards import SLOTS
+from kotone.domain.errors import RenderError
 from kotone.music.arranger import flatten
 from kotone.music.humanize import humanize
 from kotone.pipeline import compose
-from kotone.render.midi import _song_file_bytes, build_midi, midi_bytes, read_midi
+from kotone.render.midi import _read_song_file, _song_file_bytes, build_midi, midi_bytes, read_midi
 
 
 def pretty_midi_bytes(pm: pretty_midi.PrettyMIDI) -> bytes:
@@ -65,3 +67,55 @@ def test_anything_else_goes_through_pretty_midi():
     assert _song_file_bytes(pm) is None and midi_bytes(pm) == pretty_midi_bytes(pm)
     read_back = read_midi(pretty_midi_bytes(tricky_song()))  # a file read back: its own tick table
     assert _song_file_bytes(read_back) is None and midi_bytes(read_back) == pretty_midi_bytes(read_back)
+
+
+def snapshot(pm: pretty_midi.PrettyMIDI) -> tuple:
+    """Everything a reader decides, to the last float and type."""
+    return (pm.resolution, pm._tick_scales, list(pm._PrettyMIDI__tick_to_time),
+            [(t.numerator, t.denominator, t.time) for t in pm.time_signature_changes],
+            [(k.key_number, k.time) for k in pm.key_signature_changes], [(x.text, x.time) for x in pm.lyrics],
+            [(x.text, x.time) for x in pm.text_events], pm.get_end_time(),
+            [(type(i.program), i.program, i.is_drum, i.name,
+              [(n.start, n.end, n.pitch, n.velocity, type(n.start)) for n in i.notes],
+              [(c.number, c.value, c.time) for c in i.control_changes], [(b.pitch, b.time) for b in i.pitch_bends])
+             for i in pm.instruments])  # fmt: skip
+
+
+def pretty_midi_read(data: bytes) -> pretty_midi.PrettyMIDI:
+    return pretty_midi.PrettyMIDI(io.BytesIO(data))
+
+
+def test_a_song_file_is_read_as_pretty_midi_reads_it():
+    data = pretty_midi_bytes(tricky_song())  # same-pitch overlaps, a note-off and -on on one tick, late controls
+    fast = _read_song_file(data)
+    assert fast is not None and snapshot(fast) == snapshot(pretty_midi_read(data))
+    assert snapshot(read_midi(data)) == snapshot(pretty_midi_read(data))
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_composed_songs_are_read_as_pretty_midi_reads_them(seed):
+    cat = load_catalog()
+    rng = np.random.default_rng(seed)
+    song = compose({s: str(rng.choice([c.id for c in cat.by_slot(s)])) for s in SLOTS}, seed)
+    assert _read_song_file(song.midi_file) is not None
+    assert snapshot(song.midi) == snapshot(pretty_midi_read(song.midi_file))
+
+
+def test_files_the_fast_reader_does_not_know_go_to_pretty_midi():
+    bent = tricky_song()
+    bent.instruments[0].pitch_bends.append(pretty_midi.PitchBend(300, 0.5))
+    keyed = tricky_song()
+    keyed.key_signature_changes.append(pretty_midi.KeySignature(3, 0.0))
+    two_tempi = pretty_midi_read(pretty_midi_bytes(tricky_song()))
+    two_tempi._tick_scales.append((4000, two_tempi._tick_scales[0][1] / 2))
+    for pm in (bent, keyed, two_tempi):
+        data = pretty_midi_bytes(pm)
+        assert _read_song_file(data) is None
+        assert snapshot(read_midi(data)) == snapshot(pretty_midi_read(data))
+    for broken in (b"", b"MThd", pretty_midi_bytes(tricky_song())[:-7], b"RIFF" + bytes(40)):
+        assert _read_song_file(broken) is None
+        with pytest.raises(RenderError):
+            read_midi(broken)
+    data = bytearray(pretty_midi_bytes(tricky_song()))
+    data[data.index(bytes((0x90,))) + 1] |= 0x80  # a data byte with its top bit set
+    assert _read_song_file(bytes(data)) is None

@@ -41,6 +41,7 @@ MP3_KBPS_PER_CHANNEL = 64
 MP3_QUALITY = 7  # LAME -q 7: its fast mode (see eval/bench_render.py for the others)
 LAMEENC_SCALE = 0.95  # lameenc scales its input by 0.95 (a 440 Hz sine decodes 0.45 dB down)
 FORMATS = ("mp3", "ogg", "wav")
+SAMPLE_RATE = 22050  # Hz, the app's songs
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def render_audio(
     out_dir: Path,
     *,
     stem: str = "song",
-    sample_rate: int = 22050,
+    sample_rate: int = SAMPLE_RATE,
     max_seconds: float = MAX_SECONDS,
     timeout_s: float = 20.0,
     fx: Sequence[str] = (),
@@ -102,7 +103,7 @@ def render_audio(
 def synthesize(
     pm: pretty_midi.PrettyMIDI,
     *,
-    sample_rate: int = 22050,
+    sample_rate: int = SAMPLE_RATE,
     max_seconds: float = MAX_SECONDS,
     timeout_s: float = 20.0,
     max_notes: int = 20_000,

@@ -214,11 +214,30 @@ def loaded_soundfont(path: Path | None = None) -> Any:
         return _parsed_soundfont(str(path), st.st_mtime_ns, st.st_size)
 
 
-def preload() -> Path:
-    """Parse TinySoundFont's SoundFont now (call at start-up so the first song does not wait)."""
+def preload(*, tails_at: int | None = None) -> Path:
+    """Parse TinySoundFont's SoundFont now (call at start-up so the first song does not wait);
+    with ``tails_at`` (a sample rate, Hz) also measure every melodic program's release tail
+    (:func:`kotone.render.tails.tail_of`, ~2 s of CPU in all) and read its preset tables, which
+    renders otherwise do the first time they meet a program."""
     path = find_soundfont()
-    loaded_soundfont(path)
+    font = loaded_soundfont(path)
+    if tails_at is not None and CULL_TAILS:
+        from kotone.render.sf2zones import preset_layers
+        from kotone.render.tails import tail_of
+
+        preset_layers(path)
+        key = _font_key(path)
+        for program in range(128):
+            tail_of(_tsf_module(), font, program, tails_at, key)
     return path
+
+
+def _font_key(path: Path) -> object:
+    """What names a SoundFont file and its version (release tails are measured per key)."""
+    try:
+        return (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
 
 
 def _assign_channels(pm: pretty_midi.PrettyMIDI) -> list[int]:
@@ -330,10 +349,7 @@ def synth_tinysoundfont(
     raw = memoryview(out.reshape(-1)).cast("B")  # TinySoundFont writes raw bytes
     frame = 4 * channels
     pos = 0
-    try:
-        font_key: object = (str(path), path.stat().st_mtime_ns)  # the tails belong to this SoundFont file
-    except OSError:
-        font_key = None
+    font_key = _font_key(path)  # the tails belong to this SoundFont file
     by_note: list[pretty_midi.Instrument] = []
     if channels == 1 and NOTE_CACHE and CULL_TAILS:
         pm, by_note = _split_by_note(pm, path)

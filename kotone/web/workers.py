@@ -33,6 +33,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 CALL_TIMEOUT_S = 180.0
 
 
+def _start_worker(parent_pid: int) -> None:
+    """Run in each new worker: one BLAS thread (a worker per core already fills the cores;
+    BLAS's own threads on top only add overhead: a song's copies of its notes, mixed by BLAS,
+    cost 1.3x the CPU on two threads), and watch the server."""
+    try:
+        import numpy  # noqa: F401  (threadpoolctl limits only the BLAS libraries already loaded)
+        import scipy.linalg  # noqa: F401
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+    except Exception as exc:  # a missing or odd BLAS: the worker still composes
+        log.warning("cannot limit BLAS threads in a compose worker: %s", type(exc).__name__)
+    _watch_parent(parent_pid)
+
+
 def _watch_parent(parent_pid: int) -> None:
     """Run in each worker: exit as soon as the server is gone (even after ``kill -9``)."""
 
@@ -60,6 +75,13 @@ def _warm() -> float:
     choice = {slot: catalog.by_slot(slot)[0].id for slot in ("style", "instrument", "mood", "gimmick")}
     with tempfile.TemporaryDirectory(prefix="kotone-warm-") as tmp:
         render_files(compose(choice, 0), Path(tmp))
+    try:  # the release tail of every program, measured now rather than during visitors' songs
+        from kotone.render.audio import SAMPLE_RATE
+        from kotone.render.soundfont import BackendUnavailableError, preload
+
+        preload(tails_at=SAMPLE_RATE)
+    except BackendUnavailableError:
+        pass  # no TinySoundFont here: nothing to measure
     return time.perf_counter() - t0
 
 
@@ -100,7 +122,7 @@ class ComposePool:
             if self._executor is None:
                 ctx = multiprocessing.get_context("spawn")
                 self._executor = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                                        initializer=_watch_parent, initargs=(os.getpid(),))
+                                                        initializer=_start_worker, initargs=(os.getpid(),))
             path = main.__dict__.pop("__file__", None)
             try:
                 return self._executor.submit(fn, *args)
