@@ -239,7 +239,24 @@ def test_a_note_cut_short_by_the_song_end_is_rendered_again_when_there_is_room()
     player = notecache.NotePlayer(tsf, font, RATE, -6.0, None, time.monotonic() + 60)
     short = player.sound(0, False, 60, 0.5, 2048, Tail(0.5, 1.0), 3000)
     full = player.sound(0, False, 60, 0.5, 2048, Tail(0.5, 1.0), 100_000)
-    assert len(short) == 3000 and len(full) == 2048 + round(0.5 * RATE)
+    assert len(short) == 3000 and 3000 < len(full) <= 2048 + round(0.5 * RATE)
     assert np.allclose(full[:3000], short, atol=1e-6)
     drum = player.sound(0, True, 36, 0.5, 512, None, 500_000)
     assert 512 < len(drum) < 6.5 * RATE and np.any(drum[-200:])  # played until its voice ended
+
+
+@needs_tsf
+def test_a_release_stops_once_it_stays_60_db_under_the_note_and_not_before():
+    from kotone.render.tails import CUT_DB, Tail
+
+    tsf, font = soundfont._tsf_module(), soundfont.loaded_soundfont()
+    player = notecache.NotePlayer(tsf, font, RATE, -6.0, None, time.monotonic() + 60)
+    worst = Tail(12.0, 12.0)  # a program whose worst case rings 12 s
+    for program, pitch in ((0, 72), (48, 60), (24, 52)):
+        snd = player.sound(program, False, pitch, 0.5, 8192, worst, 10**7)
+        assert 8192 < len(snd) < 8192 + 12 * RATE  # stopped before the worst case
+        peak = np.max(np.abs(snd))
+        n_fade = round(notecache.FADE_S * RATE)
+        assert np.max(np.abs(snd[-n_fade:])) <= peak * 10 ** (-CUT_DB / 20)  # the fade is already that far down
+        before = snd[: len(snd) - n_fade]
+        assert np.max(np.abs(before[-notecache.RELEASE_STEP :])) > peak * 10 ** (-CUT_DB / 20)  # not earlier

@@ -15,8 +15,10 @@ What differs from playing the track through one synth, and by how much:
   file keeps the exact lengths; humanisation moves note ends by more than that);
 - TinySoundFont steps its envelopes every 64 samples counted from each render call, so a
   note alone steps at other instants than in the song (about 40 dB under the music);
-- every note's release is stopped ``Tail.cut_s`` after its note-off (60 dB under its own
-  peak, :mod:`kotone.render.tails`), with a 10 ms fade, as the song renderer stops tails.
+- every note's release is stopped, with a 10 ms fade, once a whole ``RELEASE_STEP`` after its
+  note-off lies 60 dB under the note's own peak (or at its program's worst case,
+  ``Tail.cut_s``, :mod:`kotone.render.tails`): the song renderer stops tails by the same
+  measure, per program rather than per note.
 
 ``tests/test_notecache.py`` measures the difference against the song renderer.
 
@@ -41,11 +43,12 @@ from scipy.linalg import blas
 
 from kotone.domain.errors import RenderError
 from kotone.render.sf2zones import PresetLayers
-from kotone.render.tails import Tail
+from kotone.render.tails import CUT_DB, Tail
 
 LENGTH_QUANTUM = 256
 """Note lengths are rounded to this many samples (at least one quantum)."""
 FADE_S = 0.010
+RELEASE_STEP = 2048  # samples (a multiple of TinySoundFont's 64-sample step): a release is checked this often
 LEVEL_CCS = (7, 11)
 DRUM_BANK = 128
 DRUM_TAIL_STEP_S, DRUM_TAIL_MAX_S = 0.25, 6.0  # a drum rings until its sample ends, at most this
@@ -152,6 +155,9 @@ class NotePlayer:
 
     def _play_cut(self, synth: Any, pitch: int, gain: float, length: int, tail: Tail,
                   room: int) -> tuple[np.ndarray, bool]:  # fmt: skip
+        """Held ``length``, then released: stopped (a 10 ms fade) at the first
+        :data:`RELEASE_STEP` after the note-off that stays ``Tail.cut_db`` under the note's own
+        peak, or at the program's worst-case cut (``tail.cut_s``), whichever comes first."""
         release = tail.cut_s if math.isfinite(tail.cut_s) else tail.alive_s
         whole = length + max(1, round(release * self.sr))
         total = min(room, whole)
@@ -161,11 +167,23 @@ class NotePlayer:
         synth.channel_note_on(0, pitch, gain)
         synth.render(raw[: held * 4])
         synth.channel_note_off(0, pitch)
-        if total > held:
-            synth.render(raw[held * 4 :])
-            if math.isfinite(tail.cut_s) and total == whole:  # stopped at the cut, not at the song's end
-                n_fade = min(total - held, max(1, round(FADE_S * self.sr)))
-                buf[total - n_fade :] *= np.linspace(1.0, 0.0, n_fade, dtype=np.float32)
+        peak = float(np.max(np.abs(buf[:held]))) if held else 0.0
+        floor = 10 ** (-CUT_DB / 20)
+        n_fade = max(1, round(FADE_S * self.sr))
+        pos = held
+        while pos < total:
+            end = min(total, pos + RELEASE_STEP)
+            synth.render(raw[pos * 4 : end * 4])
+            step_peak = float(np.max(np.abs(buf[pos:end])))
+            if peak > 0.0 and step_peak <= peak * floor and end - pos == RELEASE_STEP:
+                stop = pos + n_fade  # this step is already that far down: fade out at its start
+                buf[pos:stop] *= np.linspace(1.0, 0.0, n_fade, dtype=np.float32)
+                return buf[:stop].copy(), True
+            peak = max(peak, step_peak)
+            pos = end
+        if math.isfinite(tail.cut_s) and total == whole and total > held:  # stopped at the program's cut
+            fade = min(total - held, n_fade)
+            buf[total - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
         return buf, total == whole
 
     def _ring_out(self, synth: Any, pitch: int, gain: float, length: int, room: int) -> tuple[np.ndarray, bool]:
