@@ -262,7 +262,7 @@ def test_capacity_errors_belong_to_the_game_error_family():
 
 def test_prepare_bounds_the_app_and_groups_the_costly_events(tmp_path, monkeypatch):
     from kotone.web.limits import ServerLimits
-    from kotone.web.server import COMPOSE_GROUP, prepare
+    from kotone.web.server import COMPOSE_GROUP, STATUS_UPDATE_S, prepare
 
     monkeypatch.setenv("KOTONE_WORKERS", "2")
     monkeypatch.setenv("KOTONE_QUEUE_MAX", "9")
@@ -286,6 +286,19 @@ def test_prepare_bounds_the_app_and_groups_the_costly_events(tmp_path, monkeypat
     assert fns["compose"].concurrency_id == COMPOSE_GROUP and fns["compose"].concurrency_limit == 2
     assert fns["look"].concurrency_id != COMPOSE_GROUP
     assert demo._queue.max_size == 9 and demo.api_open is False and demo.delete_cache == (3600, 3600)
+    # queue positions on a timer, not to every waiting visitor each time a song starts (O(n^2))
+    assert demo._queue.live_updates is False and demo._queue.update_intervals == STATUS_UPDATE_S
     assert options["allowed_paths"] == [] and options["show_error"] is False  # data under the temp folder
     assert options["app_kwargs"]["middleware"][0].cls is WebGuard
     assert not list(gallery.songs_dir.iterdir())  # start-up recovery ran
+
+
+def test_a_compose_worker_runs_blas_on_one_thread():
+    import subprocess
+    import sys
+
+    code = ("import os; from kotone.web.workers import _start_worker; _start_worker(os.getppid()); "
+            "from threadpoolctl import threadpool_info; "
+            "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[1]"
