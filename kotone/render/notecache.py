@@ -161,12 +161,7 @@ class NotePlayer:
         release = tail.cut_s if math.isfinite(tail.cut_s) else tail.alive_s
         whole = length + max(1, round(release * self.sr))
         total = min(room, whole)
-        buf = np.zeros(total, dtype=np.float32)
-        raw = memoryview(buf).cast("B")
-        held = min(length, total)
-        synth.channel_note_on(0, pitch, gain)
-        synth.render(raw[: held * 4])
-        synth.channel_note_off(0, pitch)
+        buf, raw, held = _hold(synth, pitch, gain, length, total)
         peak = float(np.max(np.abs(buf[:held]))) if held else 0.0
         floor = 10 ** (-CUT_DB / 20)
         n_fade = max(1, round(FADE_S * self.sr))
@@ -190,13 +185,7 @@ class NotePlayer:
         """A drum: held ``length``, then played until its voice ends (a silent step)."""
         step = max(1, round(DRUM_TAIL_STEP_S * self.sr))
         total = min(room, length + round(DRUM_TAIL_MAX_S * self.sr))
-        buf = np.zeros(total, dtype=np.float32)
-        raw = memoryview(buf).cast("B")
-        held = min(length, total)
-        synth.channel_note_on(0, pitch, gain)
-        synth.render(raw[: held * 4])
-        synth.channel_note_off(0, pitch)
-        pos = held
+        buf, raw, pos = _hold(synth, pitch, gain, length, total)
         while pos < total:
             end = min(total, pos + step)
             synth.render(raw[pos * 4 : end * 4])
@@ -204,6 +193,18 @@ class NotePlayer:
                 return buf[: int(np.flatnonzero(buf[:pos])[-1]) + 1 if buf[:pos].any() else 1].copy(), True
             pos = end
         return buf, False
+
+
+def _hold(synth: Any, pitch: int, gain: float, length: int, total: int) -> tuple[np.ndarray, memoryview, int]:
+    """A buffer of ``total`` samples with the note played into its first ``length`` (at most
+    ``total``), then released; returns it, its raw view and the samples rendered."""
+    buf = np.zeros(total, dtype=np.float32)
+    raw = memoryview(buf).cast("B")  # TinySoundFont writes raw bytes
+    held = min(length, total)
+    synth.channel_note_on(0, pitch, gain)
+    synth.render(raw[: held * 4])
+    synth.channel_note_off(0, pitch)
+    return buf, raw, held
 
 
 @lru_cache(maxsize=1)
