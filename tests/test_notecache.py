@@ -260,3 +260,14 @@ def test_a_release_stops_once_it_stays_60_db_under_the_note_and_not_before():
         assert np.max(np.abs(snd[-n_fade:])) <= peak * 10 ** (-CUT_DB / 20)  # the fade is already that far down
         before = snd[: len(snd) - n_fade]
         assert np.max(np.abs(before[-notecache.RELEASE_STEP :])) > peak * 10 ** (-CUT_DB / 20)  # not earlier
+
+
+@needs_tsf
+def test_a_drum_still_ringing_at_the_cap_fades_there_and_is_rendered_once(monkeypatch):
+    monkeypatch.setattr(notecache, "DRUM_TAIL_MAX_S", 0.05)
+    tsf, font = soundfont._tsf_module(), soundfont.loaded_soundfont()
+    player = notecache.NotePlayer(tsf, font, RATE, -6.0, None, time.monotonic() + 60)
+    crash = player.sound(0, True, 49, 0.5, 512, None, 10**6)  # a crash cymbal rings for seconds
+    assert len(crash) == 512 + round(0.05 * RATE) and abs(crash[-1]) < 1e-3 < np.max(np.abs(crash[:512]))
+    again = player.sound(0, True, 49, 0.5, 512, None, 10**7)
+    assert again is crash and player.rendered == 1

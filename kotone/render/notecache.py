@@ -184,7 +184,8 @@ class NotePlayer:
     def _ring_out(self, synth: Any, pitch: int, gain: float, length: int, room: int) -> tuple[np.ndarray, bool]:
         """A drum: held ``length``, then played until its voice ends (a silent step)."""
         step = max(1, round(DRUM_TAIL_STEP_S * self.sr))
-        total = min(room, length + round(DRUM_TAIL_MAX_S * self.sr))
+        whole = length + round(DRUM_TAIL_MAX_S * self.sr)
+        total = min(room, whole)
         buf, raw, pos = _hold(synth, pitch, gain, length, total)
         while pos < total:
             end = min(total, pos + step)
@@ -192,7 +193,10 @@ class NotePlayer:
             if not buf[pos:end].any():
                 return buf[: int(np.flatnonzero(buf[:pos])[-1]) + 1 if buf[:pos].any() else 1].copy(), True
             pos = end
-        return buf, False
+        if total == whole:  # still ringing at the cap: fade out there
+            fade = min(total, max(1, round(FADE_S * self.sr)))
+            buf[total - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+        return buf, total == whole
 
 
 def _hold(synth: Any, pitch: int, gain: float, length: int, total: int) -> tuple[np.ndarray, memoryview, int]:
