@@ -4,15 +4,14 @@ and the SoundFont tables it relies on (kotone.render.sf2zones) read true."""
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import struct
 import time
 
 import numpy as np
 import pretty_midi
 import pytest
-from scipy import signal
 
+from eval.notecache import band_levels
 from kotone.domain.errors import RenderError
 from kotone.render import notecache, soundfont
 from kotone.render.sf2zones import SoundFontFormatError, preset_layers, read_preset_layers
@@ -136,14 +135,6 @@ def test_notes_in_one_velocity_layer_share_a_rendering_and_layers_do_not(tmp_pat
 # ------------------------------------------------------------------ it sounds the same
 
 
-def _band_levels(x: np.ndarray) -> np.ndarray:
-    f, _, z = signal.stft(x, RATE, nperseg=1024, noverlap=512)
-    power = np.abs(z) ** 2
-    edges = np.geomspace(60, 10000, 25)
-    return 10 * np.log10(np.array([power[(f >= lo) & (f < hi)].sum(axis=0) for lo, hi in itertools.pairwise(edges)])
-                         + 1e-12)  # fmt: skip
-
-
 def song_like() -> pretty_midi.PrettyMIDI:
     """A pad and a piano repeating a four-chord loop (velocities humanised), a bass, a kit with
     hi-hats, and a lead whose bend keeps it with the synth."""
@@ -198,7 +189,7 @@ def test_playing_distinct_notes_sounds_like_playing_every_voice(monkeypatch):
     distinct = soundfont.synth_tinysoundfont(pm, RATE, end, 60.0, 1)[:, 0].astype(np.float64)
     cpu_distinct = time.process_time() - t0
     assert len(every) == len(distinct)
-    a, b = _band_levels(every), _band_levels(distinct)
+    a, b = band_levels(every), band_levels(distinct)
     loud = a > a.max() - 50
     diff = np.abs(a - b)[loud]
     assert diff.mean() < 0.3 and np.percentile(diff, 99) < 3.0  # 24 bands x 46 ms, dB
