@@ -42,7 +42,8 @@ import pretty_midi
 from scipy.linalg import blas
 
 from kotone.domain.errors import RenderError
-from kotone.render.sf2zones import PresetLayers
+from kotone.render.sf2zones import DRUM_BANK, PresetLayers
+from kotone.render.soundfont import gm_gain
 from kotone.render.tails import CUT_DB, Tail
 
 LENGTH_QUANTUM = 256
@@ -50,7 +51,6 @@ LENGTH_QUANTUM = 256
 FADE_S = 0.010
 RELEASE_STEP = 2048  # samples (a multiple of TinySoundFont's 64-sample step): a release is checked this often
 LEVEL_CCS = (7, 11)
-DRUM_BANK = 128
 DRUM_TAIL_STEP_S, DRUM_TAIL_MAX_S = 0.25, 6.0  # a drum rings until its sample ends, at most this
 
 
@@ -66,7 +66,7 @@ def track_gain(inst: pretty_midi.Instrument) -> float | None:
         if c.number not in LEVEL_CCS or (c.time > first and level[c.number] != c.value):
             return None
         level[c.number] = c.value
-    return _gm_gain(level[7]) * _gm_gain(level[11])
+    return gm_gain(level[7]) * gm_gain(level[11])
 
 
 def split_tracks(instruments: Sequence[pretty_midi.Instrument], layers: dict[tuple[int, int], PresetLayers] | None
@@ -97,10 +97,6 @@ def split_tracks(instruments: Sequence[pretty_midi.Instrument], layers: dict[tup
                 part.notes, part.control_changes = notes, list(inst.control_changes)
                 into.append(part)
     return synth, by_note
-
-
-def _gm_gain(value: int) -> float:
-    return (min(max(value, 0), 127) / 127.0) ** 2
 
 
 def tsf_velocity(gain: float) -> int:
@@ -263,7 +259,7 @@ def _place(inst: pretty_midi.Instrument, out: np.ndarray, sample_rate: int, play
         if at >= n_out:
             continue
         length = max(1, round((round(n.end * sample_rate) - at) / LENGTH_QUANTUM)) * LENGTH_QUANTUM
-        gain = _gm_gain(n.velocity)
+        gain = gm_gain(n.velocity)
         snd = player.sound(inst.program, inst.is_drum, n.pitch, gain, length, t, n_out - at)
         m = min(len(snd), n_out - at)
         add(snd[:m], out[at : at + m], gain * ch_gain)
