@@ -107,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     from kotone.pipeline import compose
 
     if args.cards:
-        print(song_sheet(compose(parse_cards(args.cards), args.seed)))
+        from kotone.domain.errors import KotoneError
+
+        try:
+            print(song_sheet(compose(parse_cards(args.cards), args.seed)))
+        except KotoneError as exc:  # an unknown or misplaced card id: say so, no traceback
+            ap.error(str(exc))
     if args.random:
         from eval.controllability import random_choices
 
